@@ -1,0 +1,105 @@
+/*
+ * Tamper-evident audit log: JSON Lines at [audit].log_path, each line
+ * chained to the previous line's exact bytes by SHA-256, rotated into
+ * numbered segments, verifiable across segments. See docs/audit-format.md.
+ *
+ * The core calls chsm_audit_event() for security-relevant events and
+ * chsm_audit_key_use() for key-using operations. State-changing events are
+ * durable (written and fdatasync'ed per [audit].sync) before the call
+ * returns CKR_OK; if the log cannot be written the call returns
+ * CKR_DEVICE_ERROR and the caller fails the operation (unless
+ * [audit].fail_open). Nothing secret ever goes in: no PIN, key or data.
+ *
+ * Threading: one struct chsm_audit per process, thread-safe. Several
+ * processes may append to the same file: appends are serialised by an
+ * advisory lock on the log and the chain head is re-read from the file's
+ * tail under that lock.
+ */
+#ifndef CHSM_AUDIT_AUDIT_H
+#define CHSM_AUDIT_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+#include "config/config.h"
+
+struct chsm_audit;
+
+/* Open/create the log described by cfg->audit (disabled config: a no-op logger). */
+CHSM_MUST_CHECK CK_RV chsm_audit_open(const struct chsm_config *cfg, struct chsm_audit **out);
+/* Flush key-use summaries and close. */
+void chsm_audit_close(struct chsm_audit *a);
+
+/* Who is acting on this thread (the daemon sets the client's certificate subject or peer address). */
+void chsm_audit_set_actor(const char *actor);
+
+enum chsm_audit_user { CHSM_AUDIT_USER_NONE = 0, CHSM_AUDIT_USER_PUBLIC, CHSM_AUDIT_USER_SO, CHSM_AUDIT_USER_USER };
+
+struct chsm_audit_event {
+    const char *event;     /* e.g. "login", "token_init", "object_create" (see docs/audit-format.md) */
+    int64_t slot;          /* -1 when not applicable */
+    uint64_t session;      /* 0 when not applicable */
+    enum chsm_audit_user user;
+    const char *object_id; /* CKA_UNIQUE_ID hex or NULL */
+    const char *object_label; /* or NULL */
+    const char *mechanism; /* "CKM_ECDSA" or NULL */
+    CK_RV result;
+    const char *detail;    /* optional, never secret */
+};
+
+/* Append one event (filtered by log_level). */
+CHSM_MUST_CHECK CK_RV chsm_audit_event(struct chsm_audit *a, const struct chsm_audit_event *ev);
+
+/*
+ * Account one key-using operation (sign, verify, encrypt, decrypt, digest_key,
+ * mac): key_use="each" writes an entry per call, "summary" aggregates per
+ * (session, object, mechanism, operation, result) and flushes at least every
+ * second, at session close and at close.
+ */
+void chsm_audit_key_use(struct chsm_audit *a, int64_t slot, uint64_t session, enum chsm_audit_user user,
+                        const char *object_id, const char *object_label, const char *mechanism,
+                        const char *operation, CK_RV result);
+/* Flush the summaries of one session (call at session close). */
+void chsm_audit_session_closed(struct chsm_audit *a, uint64_t session);
+
+/* Current chain head: last seq and hex SHA-256 of the last line (65 bytes incl. NUL). */
+CHSM_MUST_CHECK CK_RV chsm_audit_head(struct chsm_audit *a, uint64_t *seq, char hash_hex[65]);
+/* Rotate now (craton-hsm-admin audit rotate). */
+CHSM_MUST_CHECK CK_RV chsm_audit_rotate(struct chsm_audit *a);
+
+/*
+ * Restore continuity: start a FRESH log at `log_path` whose first entry
+ * (event "restore") chains from prev_hash_hex with seq = prev_seq + 1.
+ * Refuses (CKR_FUNCTION_FAILED) if the file already exists and is non-empty.
+ */
+CHSM_MUST_CHECK CK_RV chsm_audit_start_chained(const char *log_path, uint64_t prev_seq,
+                                               const char *prev_hash_hex, const char *detail);
+
+/* ---- verification (craton-hsm-admin audit verify) ---- */
+struct chsm_audit_verify_result {
+    bool ok;
+    uint64_t entries;
+    uint64_t first_seq, last_seq;
+    char head_hash[65];
+    bool truncation_recovered; /* a "recovered" entry was seen */
+    /* On failure: where and what. */
+    char bad_file[512];
+    uint64_t bad_line;
+    char expected[160];
+    char found[160];
+    char reason[256];
+};
+/*
+ * Verify the chain over the ordered list of files (oldest segment first,
+ * live log last). from_hash_hex (may be NULL) is the expected prev of the
+ * first entry.
+ */
+CHSM_MUST_CHECK CK_RV chsm_audit_verify_files(const char *const *files, size_t nfiles, const char *from_hash_hex,
+                                              struct chsm_audit_verify_result *res);
+/* Segments of log_path in order (<log_path>.000001 ...) followed by log_path itself. Caller frees. */
+CHSM_MUST_CHECK CK_RV chsm_audit_list_files(const char *log_path, char ***files, size_t *nfiles);
+void chsm_audit_free_list(char **files, size_t nfiles);
+
+#endif
