@@ -33,6 +33,7 @@ struct chsm_core_options {
     const struct chsm_config *config; /* if non-NULL, used instead of loading (copied) */
     bool exclusive_store_lock; /* daemon: hold the store's advisory lock while running */
     const char *actor;         /* audit actor for the default app (NULL: "pid:<pid>") */
+    bool no_threads;           /* CKF_LIBRARY_CANT_CREATE_OS_THREADS: create no threads (audit flushes inline) */
 };
 
 /*
