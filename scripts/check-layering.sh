@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Dependencies point down (docs/architecture.md):
+#   pkcs11 -> core -> {crypto, store, audit, config} -> common; store may call crypto;
+#   audit may use config + crypto; tools see only core (+ the admin's store/audit/config APIs).
+# Only src/crypto includes OpenSSL headers; only src/store includes sqlite3.h.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+allowed() { # module -> allowed internal include prefixes
+  case "$1" in
+    common) echo "common" ;;
+    config) echo "common config" ;;
+    crypto) echo "common crypto" ;;
+    store)  echo "common crypto store" ;;
+    audit)  echo "common config crypto audit" ;;
+    core)   echo "common config crypto store audit core" ;;
+    pkcs11) echo "common config core pkcs11" ;;
+  esac
+}
+for mod in common config crypto store audit core pkcs11; do
+  [ -d "src/$mod" ] || continue
+  ok=$(allowed "$mod")
+  while IFS= read -r line; do
+    file=${line%%:*}
+    inc=$(sed -E 's/.*#include "([^"]+)".*/\1/' <<<"$line")
+    top=${inc%%/*}
+    [ "$top" = "$inc" ] && continue          # same-directory include
+    [ "$top" = "craton_hsm" ] && continue    # public headers
+    if ! grep -qw "$top" <<<"$ok"; then
+      echo "layering: $file includes \"$inc\" but src/$mod may only use: $ok"; fail=1
+    fi
+  done < <(grep -rHn '#include "' "src/$mod" --include='*.c' --include='*.h' || true)
+done
+bad=$(grep -rln '#include <openssl/' src tools --include='*.c' --include='*.h' | grep -v '^src/crypto/' || true)
+[ -n "$bad" ] && { echo "layering: OpenSSL headers outside src/crypto: $bad"; fail=1; }
+bad=$(grep -rln '#include <sqlite3.h>' src tools --include='*.c' --include='*.h' | grep -v '^src/store/' || true)
+[ -n "$bad" ] && { echo "layering: sqlite3.h outside src/store: $bad"; fail=1; }
+[ $fail -eq 0 ] && echo "layering: ok"
+exit $fail

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (README: "Run the tests").
+#   1. install missing Debian packages (scripts/install-deps.sh)
+#   2. layering check (#include lines follow the module dependency rules)
+#   3. release build + every ctest test (unit, integration, interop, fuzz-corpus replays, e2e)
+#   4. ASan+UBSan build + the unit, integration and fuzz-replay tests again
+# Any missing test dependency is an error: nothing is skipped quietly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=${JOBS:-$(nproc)}
+
+bash scripts/install-deps.sh
+bash scripts/check-layering.sh
+
+echo "== release build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$JOBS"
+echo "== release tests"
+(cd build && ctest --output-on-failure -j"$JOBS" --timeout 900)
+
+echo "== ASan+UBSan build"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCHSM_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$JOBS"
+echo "== ASan+UBSan tests"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+(cd build-asan && ctest --output-on-failure -j"$JOBS" --timeout 900 -L 'unit|integration|fuzz-replay|sanitize')
+echo "== all test stages passed"
