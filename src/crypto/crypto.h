@@ -1,5 +1,5 @@
 /*
- * The crypto adapter: the only code that includes <openssl/*.h>.
+ * The crypto adapter: the only code that includes OpenSSL headers (openssl/...).
  *
  * Everything runs in a private OSSL_LIB_CTX created by chsm_crypto_init();
  * the host application's default library context, error queue and
