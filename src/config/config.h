@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/result.h"
 
@@ -130,5 +131,8 @@ bool chsm_config_is_volatile(const struct chsm_config *cfg);
 
 void chsm_config_free(struct chsm_config *cfg);
 void chsm_config_diag_free(struct chsm_config_diag *diag);
+
+/* Write each problem in diag as one line to f (for the CLI, the daemon and C_Initialize's stderr note). */
+void chsm_config_print_problems(const struct chsm_config_diag *diag, FILE *f);
 
 #endif

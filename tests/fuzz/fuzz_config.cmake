@@ -1,0 +1,1 @@
+chsm_fuzzer(config DEPS chsm_config)
