@@ -84,6 +84,8 @@ struct chsm_audit_verify_result {
     uint64_t first_seq, last_seq;
     char head_hash[65];
     bool truncation_recovered; /* a "recovered" entry was seen */
+    uint64_t recovered_count;  /* how many partial lines were skipped by "recovered" entries */
+    char first_prev[65];       /* prev of the first entry: the anchor (64 zeros for a log from scratch) */
     /* On failure: where and what. */
     char bad_file[512];
     uint64_t bad_line;
@@ -101,5 +103,45 @@ CHSM_MUST_CHECK CK_RV chsm_audit_verify_files(const char *const *files, size_t n
 /* Segments of log_path in order (<log_path>.000001 ...) followed by log_path itself. Caller frees. */
 CHSM_MUST_CHECK CK_RV chsm_audit_list_files(const char *log_path, char ***files, size_t *nfiles);
 void chsm_audit_free_list(char **files, size_t nfiles);
+
+/* ---- reading (craton-hsm-admin audit dump) ---- */
+#define CHSM_AUDIT_EVENT_MAX 24
+/* One parsed line. Strings are decoded (JSON escapes undone; "" when null/absent). */
+struct chsm_audit_entry {
+    uint64_t seq;
+    char time[32];
+    char event[CHSM_AUDIT_EVENT_MAX];
+    bool has_slot;
+    int64_t slot;
+    bool has_session;
+    uint64_t session;
+    char user[8]; /* "so" | "user" | "public" | "" (null) */
+    bool has_object;
+    char object_id[2 * 128 + 1];
+    char object_label[2 * 256 + 1];
+    char mechanism[2 * 64 + 1];
+    char result[64];
+    int64_t pid;
+    char actor[2 * 256 + 1];
+    bool has_detail;
+    char detail[2 * 512 + 1];
+    uint64_t count; /* 0 unless a key-use summary */
+    char first[32], last[32]; /* summary interval */
+    char prev[65];
+};
+/*
+ * Parse one line (no newline) strictly as the encoder writes it: fixed key
+ * order, no whitespace, known event names. CKR_OK or CKR_DATA_INVALID with
+ * the reason in the thread's error record.
+ */
+CHSM_MUST_CHECK CK_RV chsm_audit_parse_line(const char *line, size_t len, struct chsm_audit_entry *e);
+/*
+ * Call cb for every line of file in order (lineno from 1). e is NULL when the
+ * line does not parse (or is an unterminated last line: terminated=false).
+ * cb returns non-zero to stop early. CKR_DEVICE_ERROR if the file cannot be read.
+ */
+typedef int (*chsm_audit_entry_cb)(const struct chsm_audit_entry *e, const char *line, size_t len, uint64_t lineno,
+                                   bool terminated, void *ctx);
+CHSM_MUST_CHECK CK_RV chsm_audit_read_entries(const char *file, chsm_audit_entry_cb cb, void *ctx);
 
 #endif

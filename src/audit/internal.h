@@ -1,0 +1,146 @@
+/*
+ * Private to src/audit/: the logger's state and the helpers its files share.
+ * Lock order: flush_mu -> ku_mu is never held while taking mu; mu -> the
+ * sidecar flock. The hot path (summary key use) takes ku_mu only.
+ */
+#ifndef CHSM_AUDIT_INTERNAL_H
+#define CHSM_AUDIT_INTERNAL_H
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "audit/audit.h"
+#include "common/timeutil.h"
+
+/* Input caps (bytes) per field: longer values are cut at a UTF-8 boundary. */
+#define AUDIT_CAP_ID 128
+#define AUDIT_CAP_LABEL 256
+#define AUDIT_CAP_MECH 64
+#define AUDIT_CAP_ACTOR 256
+#define AUDIT_CAP_DETAIL 512
+/* Largest line the encoder can produce: every capped byte escaped to 6 bytes, plus fixed text. */
+#define AUDIT_LINE_MAX 16384
+
+enum audit_category { AUDIT_CAT_ADMIN = 0, AUDIT_CAT_AUTH, AUDIT_CAT_CRYPTO, AUDIT_CAT_SESSION };
+
+/* What one entry says, before seq/time/pid/actor/prev are attached. */
+struct audit_rec {
+    const char *event;
+    int64_t slot;     /* < 0: null */
+    uint64_t session; /* 0: null */
+    enum chsm_audit_user user;
+    const char *object_id, *object_label; /* both NULL: "object":null */
+    const char *mechanism;
+    CK_RV result;
+    const char *detail;
+    uint64_t count;            /* 0: no count/interval (not a summary) */
+    int64_t first_us, last_us; /* summary interval, unix microseconds */
+};
+
+/* Where the chain stands: the last complete line written to the log. */
+struct audit_head {
+    uint64_t seq;
+    char hash[65];
+};
+
+#define AUDIT_KU_SLOTS 256
+
+struct audit_ku_slot {
+    bool used;
+    uint32_t hash;
+    uint64_t session;
+    int64_t slot;
+    enum chsm_audit_user user;
+    CK_RV result;
+    char object_id[AUDIT_CAP_ID + 1];
+    char object_label[AUDIT_CAP_LABEL + 1];
+    char mechanism[AUDIT_CAP_MECH + 1];
+    char operation[16];
+    uint64_t count;
+    int64_t first_us, last_us;
+};
+
+struct chsm_audit {
+    bool active; /* false: disabled or log_level none -> every call is a no-op */
+    char *path;
+    char *lock_path;
+    enum chsm_audit_level level;
+    enum chsm_audit_key_use key_use;
+    enum chsm_audit_sync sync;
+    uint32_t batch_ms;
+    uint64_t max_size;
+    bool fail_open;
+
+    /* Append state, guarded by mu (and the sidecar lock across processes). */
+    pthread_mutex_t mu;
+    int fd;      /* the live log, O_RDWR|O_APPEND; -1 when not open */
+    int lock_fd; /* <path>.lock, flock()ed around every append */
+    dev_t dev;
+    ino_t ino;
+    off_t size; /* size after our last append: a difference means another writer */
+    bool head_valid;
+    struct audit_head head;
+    bool dirty; /* written but not yet fdatasync'ed */
+    char line[AUDIT_LINE_MAX];
+
+    /* Key-use summaries, guarded by ku_mu; flushed under flush_mu. */
+    pthread_mutex_t ku_mu;
+    pthread_mutex_t flush_mu;
+    size_t ku_count;
+    struct audit_ku_slot ku[AUDIT_KU_SLOTS];
+    struct audit_ku_slot ku_snap[AUDIT_KU_SLOTS];
+    uint64_t ku_last_flush_ns;
+
+    /* Background flusher (summary mode or sync=batch). */
+    pthread_t thread;
+    bool thread_started;
+    bool stop;
+    pthread_cond_t cv;
+};
+
+/* record.c */
+int audit_event_category(const char *event); /* -1: unknown event name */
+bool audit_is_key_use_op(const char *op);
+/* Length of the valid UTF-8 sequence at s, 0 if invalid. */
+size_t audit_utf8_len(const unsigned char *s, size_t n);
+void audit_format_time_us(int64_t us, char out[CHSM_RFC3339_LEN]);
+/* Encode one line (no newline) into out; returns its length or 0 if it would not fit. */
+size_t audit_encode(char *out, size_t cap, uint64_t seq, const char *time, const struct audit_rec *r, long pid,
+                    const char *actor, const char *prev_hex);
+CHSM_MUST_CHECK CK_RV audit_line_hash(const char *line, size_t len, char hex[65]);
+
+/* log.c */
+bool audit_wants(const struct chsm_audit *a, const char *event);
+const char *audit_thread_actor(void);
+CHSM_MUST_CHECK CK_RV audit_append(struct chsm_audit *a, const struct audit_rec *r, bool durable);
+CHSM_MUST_CHECK CK_RV audit_lock(struct chsm_audit *a);
+void audit_unlock(struct chsm_audit *a);
+/* Under the lock: make fd the current live file and the head current (recovering a partial tail). */
+CHSM_MUST_CHECK CK_RV audit_sync_head_locked(struct chsm_audit *a);
+CHSM_MUST_CHECK CK_RV audit_write_locked(struct chsm_audit *a, const struct audit_rec *r, bool durable);
+
+/* tail.c */
+struct audit_tail {
+    off_t size;
+    bool empty;
+    size_t partial_len;     /* bytes after the last newline (a crashed write) */
+    size_t bad_len;         /* last complete line does not parse: its length */
+    bool have_good;         /* good = last parseable complete line (before the bad one, if any) */
+    struct audit_head good;
+};
+CHSM_MUST_CHECK CK_RV audit_scan_tail(int fd, struct audit_tail *t);
+/* Head of the newest numbered segment; *found=false when there is none. */
+CHSM_MUST_CHECK CK_RV audit_head_of_segments(const char *log_path, struct audit_head *h, bool *found);
+
+/* rotate.c */
+CHSM_MUST_CHECK CK_RV audit_rotate_locked(struct chsm_audit *a);
+CHSM_MUST_CHECK CK_RV audit_next_segment(const char *log_path, char **seg_path);
+CHSM_MUST_CHECK CK_RV audit_fsync_dir(const char *path);
+
+/* keyuse.c */
+void audit_ku_flush(struct chsm_audit *a, bool only_session, uint64_t session);
+CHSM_MUST_CHECK CK_RV audit_flusher_start(struct chsm_audit *a);
+void audit_flusher_stop(struct chsm_audit *a);
+void audit_flush_all(struct chsm_audit *a);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * Key-use accounting. "each": one entry per operation, written without
+ * fdatasync (the flusher syncs within batch_ms). "summary": a fixed
+ * open-addressing table keyed by (session, object, mechanism, operation,
+ * result) counts uses under one mutex with no allocation; the flusher
+ * writes the counts at least every second, and they are also written at
+ * session close, at close, and when the table fills.
+ */
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/internal.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+
+#define KU_FLUSH_NS 1000000000ull
+
+static uint32_t fnv(uint32_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static uint32_t fnv_str(uint32_t h, const char *s)
+{
+    return s != NULL ? fnv(h, s, strlen(s) + 1) : fnv(h, "", 1);
+}
+
+static void copy_cap(char *dst, size_t cap, const char *src)
+{
+    size_t n = src != NULL ? strnlen(src, cap - 1) : 0;
+    if (n > 0)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static bool str_eq_cap(const char *stored, size_t cap, const char *s)
+{
+    return strncmp(stored, s != NULL ? s : "", cap - 1) == 0;
+}
+
+struct ku_key {
+    uint64_t session;
+    const char *object_id, *mechanism, *operation;
+    CK_RV result;
+    uint32_t hash;
+};
+
+static bool slot_matches(const struct audit_ku_slot *s, const struct ku_key *k)
+{
+    return s->hash == k->hash && s->session == k->session && s->result == k->result &&
+           str_eq_cap(s->object_id, sizeof(s->object_id), k->object_id) &&
+           str_eq_cap(s->mechanism, sizeof(s->mechanism), k->mechanism) &&
+           str_eq_cap(s->operation, sizeof(s->operation), k->operation);
+}
+
+/* Under ku_mu. Returns the slot to count into, NULL when the table is full. */
+static struct audit_ku_slot *ku_find(struct chsm_audit *a, const struct ku_key *k)
+{
+    for (size_t i = 0; i < AUDIT_KU_SLOTS; i++) {
+        struct audit_ku_slot *s = &a->ku[(k->hash + i) % AUDIT_KU_SLOTS];
+        if (!s->used || slot_matches(s, k))
+            return s;
+    }
+    return NULL;
+}
+
+static void rec_of_slot(const struct audit_ku_slot *s, struct audit_rec *r)
+{
+    *r = (struct audit_rec){.event = s->operation,
+                            .slot = s->slot,
+                            .session = s->session,
+                            .user = s->user,
+                            .object_id = s->object_id[0] ? s->object_id : NULL,
+                            .object_label = s->object_label[0] ? s->object_label : NULL,
+                            .mechanism = s->mechanism[0] ? s->mechanism : NULL,
+                            .result = s->result,
+                            .count = s->count,
+                            .first_us = s->first_us,
+                            .last_us = s->last_us};
+}
+
+static void ku_rebuild(struct chsm_audit *a, size_t keep_from)
+{
+    memset(a->ku, 0, sizeof(a->ku));
+    a->ku_count = 0;
+    for (size_t j = keep_from; j < AUDIT_KU_SLOTS; j++) {
+        struct audit_ku_slot *s = &a->ku_snap[j];
+        for (size_t i = 0; i < AUDIT_KU_SLOTS; i++) {
+            struct audit_ku_slot *d = &a->ku[(s->hash + i) % AUDIT_KU_SLOTS];
+            if (!d->used) {
+                *d = *s;
+                a->ku_count++;
+                break;
+            }
+        }
+    }
+}
+
+void audit_ku_flush(struct chsm_audit *a, bool only_session, uint64_t session)
+{
+    size_t n = 0, back = AUDIT_KU_SLOTS;
+    pthread_mutex_lock(&a->flush_mu);
+    pthread_mutex_lock(&a->ku_mu);
+    /* Flushed slots go to the front of ku_snap, kept ones to the back, then the table is rebuilt. */
+    for (size_t i = 0; i < AUDIT_KU_SLOTS; i++) {
+        if (!a->ku[i].used)
+            continue;
+        if (!only_session || a->ku[i].session == session)
+            a->ku_snap[n++] = a->ku[i];
+        else
+            a->ku_snap[--back] = a->ku[i];
+    }
+    if (n > 0)
+        ku_rebuild(a, back);
+    a->ku_last_flush_ns = chsm_time_mono_ns();
+    pthread_mutex_unlock(&a->ku_mu);
+    for (size_t i = 0; i < n; i++) {
+        struct audit_rec r;
+        rec_of_slot(&a->ku_snap[i], &r);
+        if (audit_append(a, &r, false) != CKR_OK)
+            chsm_log(CHSM_LOG_ERROR, "audit: key-use summary of %llu %s lost",
+                     (unsigned long long)r.count, r.event);
+    }
+    pthread_mutex_unlock(&a->flush_mu);
+}
+
+static void fill_slot(struct audit_ku_slot *s, const struct ku_key *k, int64_t slot, enum chsm_audit_user user,
+                      const char *label, int64_t now)
+{
+    s->used = true;
+    s->hash = k->hash;
+    s->session = k->session;
+    s->slot = slot;
+    s->user = user;
+    s->result = k->result;
+    copy_cap(s->object_id, sizeof(s->object_id), k->object_id);
+    copy_cap(s->object_label, sizeof(s->object_label), label);
+    copy_cap(s->mechanism, sizeof(s->mechanism), k->mechanism);
+    copy_cap(s->operation, sizeof(s->operation), k->operation);
+    s->count = 0;
+    s->first_us = now;
+}
+
+/* Count one use; false when the table is full (caller flushes and retries). */
+static bool ku_count(struct chsm_audit *a, const struct ku_key *k, int64_t slot, enum chsm_audit_user user,
+                     const char *label, bool *crowded)
+{
+    int64_t now = chsm_time_unix_us();
+    pthread_mutex_lock(&a->ku_mu);
+    struct audit_ku_slot *s = ku_find(a, k);
+    if (s != NULL) {
+        if (!s->used) {
+            fill_slot(s, k, slot, user, label, now);
+            a->ku_count++;
+        }
+        s->count++;
+        s->last_us = now;
+    }
+    *crowded = a->ku_count > AUDIT_KU_SLOTS * 3 / 4;
+    pthread_mutex_unlock(&a->ku_mu);
+    return s != NULL;
+}
+
+void chsm_audit_key_use(struct chsm_audit *a, int64_t slot, uint64_t session, enum chsm_audit_user user,
+                        const char *object_id, const char *object_label, const char *mechanism,
+                        const char *operation, CK_RV result)
+{
+    if (!audit_is_key_use_op(operation) || !audit_wants(a, operation))
+        return;
+    if (a->key_use == CHSM_AUDIT_KEYUSE_EACH) {
+        struct audit_rec r = {.event = operation, .slot = slot, .session = session, .user = user,
+                              .object_id = object_id, .object_label = object_label, .mechanism = mechanism,
+                              .result = result};
+        /* A failure is already logged by audit_append; this API cannot fail the operation. */
+        if (audit_append(a, &r, false) != CKR_OK)
+            return;
+        return;
+    }
+    struct ku_key k = {session, object_id, mechanism, operation, result, 0};
+    uint32_t h = fnv(2166136261u, &session, sizeof(session));
+    h = fnv(h, &result, sizeof(result));
+    h = fnv_str(fnv_str(fnv_str(h, object_id), mechanism), operation);
+    k.hash = h;
+    bool crowded;
+    bool counted = ku_count(a, &k, slot, user, object_label, &crowded);
+    if (crowded || !counted)
+        audit_ku_flush(a, false, 0);
+    if (!counted)
+        (void)ku_count(a, &k, slot, user, object_label, &crowded);
+}
+
+void chsm_audit_session_closed(struct chsm_audit *a, uint64_t session)
+{
+    if (a == NULL || !a->active || a->key_use != CHSM_AUDIT_KEYUSE_SUMMARY)
+        return;
+    audit_ku_flush(a, true, session);
+}
+
+/* fdatasync what was written without it, outside mu (a dup keeps the fd valid across a rotation). */
+static void sync_dirty(struct chsm_audit *a)
+{
+    int d = -1;
+    pthread_mutex_lock(&a->mu);
+    if (a->dirty && a->fd >= 0) {
+        d = dup(a->fd);
+        a->dirty = false;
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (d >= 0) {
+        if (fdatasync(d) != 0)
+            chsm_log(CHSM_LOG_ERROR, "audit: fdatasync of %s failed", a->path);
+        close(d);
+    }
+}
+
+static void *flusher_main(void *arg)
+{
+    struct chsm_audit *a = arg;
+    uint64_t period_ns = (uint64_t)a->batch_ms * 1000000ull;
+    pthread_mutex_lock(&a->ku_mu);
+    while (!a->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t t = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + period_ns;
+        ts.tv_sec = (time_t)(t / 1000000000ull);
+        ts.tv_nsec = (long)(t % 1000000000ull);
+        (void)pthread_cond_timedwait(&a->cv, &a->ku_mu, &ts);
+        if (a->stop)
+            break;
+        /* Flush one period early so no count waits longer than a second. */
+        bool due = a->ku_count > 0 && chsm_time_mono_ns() - a->ku_last_flush_ns + period_ns >= KU_FLUSH_NS;
+        pthread_mutex_unlock(&a->ku_mu);
+        if (due)
+            audit_ku_flush(a, false, 0);
+        sync_dirty(a);
+        pthread_mutex_lock(&a->ku_mu);
+    }
+    pthread_mutex_unlock(&a->ku_mu);
+    return NULL;
+}
+
+CK_RV audit_flusher_start(struct chsm_audit *a)
+{
+    sigset_t all, old;
+    a->ku_last_flush_ns = chsm_time_mono_ns();
+    /* The flusher must never run the host's signal handlers. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&a->thread, NULL, flusher_main, a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0)
+        return CHSM_ERR(CKR_HOST_MEMORY, "audit", "cannot start the audit flusher thread (%d)", e);
+    a->thread_started = true;
+    return CKR_OK;
+}
+
+void audit_flusher_stop(struct chsm_audit *a)
+{
+    if (!a->thread_started)
+        return;
+    pthread_mutex_lock(&a->ku_mu);
+    a->stop = true;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->ku_mu);
+    pthread_join(a->thread, NULL);
+    a->thread_started = false;
+}
+
+/* Used by close: flush summaries and sync whatever is pending. */
+void audit_flush_all(struct chsm_audit *a)
+{
+    if (a->key_use == CHSM_AUDIT_KEYUSE_SUMMARY)
+        audit_ku_flush(a, false, 0);
+    sync_dirty(a);
+}
