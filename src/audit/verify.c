@@ -97,6 +97,15 @@ static int check_first(struct vstate *v, const struct chsm_audit_entry *e, uint6
 {
     struct chsm_audit_verify_result *r = v->res;
     const char *anchor = v->from_hash != NULL ? v->from_hash : e->seq == 1 ? k_zero : NULL;
+    /* Without an anchor only a genesis (seq 1) or a restore start may begin the chain: anything else
+     * means entries or segments before it are missing. */
+    if (anchor == NULL && strcmp(e->event, "restore") != 0) {
+        char got[64];
+        snprintf(got, sizeof(got), "seq %llu", (unsigned long long)e->seq);
+        return bad(v, v->file, lineno, "seq 1 (or a restore entry)", got,
+                   "chain does not start at its beginning: entries or segments missing (use --from-hash to "
+                   "verify a partial chain)");
+    }
     if (anchor != NULL && strcmp(anchor, e->prev) != 0)
         return bad(v, v->file, lineno, anchor, e->prev,
                    v->from_hash != NULL ? "first entry does not chain from the given hash"
