@@ -244,6 +244,39 @@ static void skip_rest_of_line(struct toml_cur *c)
     (void)tc_eat_newline(c);
 }
 
+/* Does the line at the cursor start a header or a key = value? Looks ahead only. */
+static bool line_starts_statement(const struct toml_cur *c)
+{
+    struct toml_cur look = *c;
+    tc_skip_ws(&look);
+    if (tc_peek(&look) == '[') {
+        look.off++;
+        tc_skip_ws(&look);
+        return tc_peek(&look) == '[' || is_bare_key_char(tc_peek(&look));
+    }
+    if (!is_bare_key_char(tc_peek(&look)))
+        return false;
+    while (is_bare_key_char(tc_peek(&look)))
+        look.off++;
+    tc_skip_ws(&look);
+    return tc_peek(&look) == '=';
+}
+
+/*
+ * Resynchronise after an error: drop the rest of the line, and when the
+ * error was inside a multi-line array, also its remaining element lines,
+ * which would otherwise each be reported as a bogus key.
+ */
+static void recover(struct toml_cur *c)
+{
+    skip_rest_of_line(c);
+    if (c->in_array) {
+        while (tc_peek(c) >= 0 && !line_starts_statement(c))
+            skip_rest_of_line(c);
+        c->in_array = false;
+    }
+}
+
 CK_RV chsm_toml_parse(const char *text, size_t len, struct chsm_toml_doc *doc, chsm_toml_report_fn report, void *ctx)
 {
     CK_RV rv = CKR_OK;
@@ -262,7 +295,7 @@ CK_RV chsm_toml_parse(const char *text, size_t len, struct chsm_toml_doc *doc, c
         CHSM_ENSURE(rv != CKR_HOST_MEMORY, CKR_HOST_MEMORY);
         CHSM_ENSURE(c.stop == CKR_OK, c.stop);
         if (rv != CKR_OK)
-            skip_rest_of_line(&c);
+            recover(&c);
         /* Every iteration consumes input; a stall would be a parser bug, not an input error. */
         CHSM_ENSURE(c.off > before, CKR_GENERAL_ERROR);
     }

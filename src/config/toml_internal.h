@@ -21,6 +21,7 @@ struct toml_cur {
     chsm_toml_report_fn report;
     void *ctx;
     bool failed;  /* at least one problem reported */
+    bool in_array; /* inside a (possibly multi-line) array: recovery skips its remaining lines */
     CK_RV stop;   /* non-OK when report asked to stop */
 };
 

@@ -310,6 +310,7 @@ CHSM_MUST_CHECK static CK_RV scan_array(struct toml_cur *c, struct chsm_toml_val
     CK_RV rv = CKR_OK;
     char what[32];
     size_t cap = 0;
+    c->in_array = true;
     c->off++; /* '[' */
     for (;;) {
         CHSM_GUARD(tc_skip_ws_nl_comments(c));
@@ -344,6 +345,7 @@ CHSM_MUST_CHECK static CK_RV scan_array(struct toml_cur *c, struct chsm_toml_val
             CHSM_BAIL(tc_error(c, "expected ',' or ']' in array, found %s", tc_describe(c, what, sizeof(what))));
         }
     }
+    c->in_array = false;
 out:
     return rv;
 }
