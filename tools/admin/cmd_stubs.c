@@ -1,0 +1,23 @@
+/* Commands of the later phases (issue 6 steps 5-6): refused clearly until they land. */
+#include "admin.h"
+
+int cmd_key(struct adm *a)
+{
+    CHSM_UNUSED(a);
+    return adm_fail(ADM_FAILED, "'key' commands are not available in this build yet; use a PKCS#11 tool "
+                    "(pkcs11-tool --module libcraton_hsm.so) meanwhile");
+}
+
+int cmd_manifest(struct adm *a)
+{
+    CHSM_UNUSED(a);
+    return adm_fail(ADM_FAILED, "'manifest' is not available in this build yet; record versions and sha256sum of "
+                    "the bundle files by hand meanwhile");
+}
+
+int cmd_drill(struct adm *a)
+{
+    CHSM_UNUSED(a);
+    return adm_fail(ADM_FAILED, "'drill' is not available in this build yet; follow the spec's drill steps by "
+                    "hand (backup verify, restore, token info)");
+}
