@@ -1,0 +1,1 @@
+chsm_fuzzer(audit DEPS chsm_audit)
