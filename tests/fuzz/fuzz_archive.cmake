@@ -1,0 +1,6 @@
+if(TARGET chsm_archive)
+  chsm_fuzzer(archive DEPS chsm_archive chsm_crypto chsm_common)
+  if(CHSM_FUZZ)
+    target_compile_options(chsm_archive PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
+  endif()
+endif()
