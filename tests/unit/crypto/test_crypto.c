@@ -17,7 +17,21 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "suites.h"
 #include "vec.h"
+
+int chsm_test_crypto_group_setup(void **state)
+{
+    (void)state;
+    return chsm_crypto_init() == CKR_OK ? 0 : -1;
+}
+
+int chsm_test_crypto_group_teardown(void **state)
+{
+    (void)state;
+    chsm_crypto_fini();
+    return 0;
+}
 
 static int setup(void **state)
 {
@@ -437,5 +451,7 @@ int main(void)
         cmocka_unit_test(test_selftest),
         cmocka_unit_test(test_kdf_args),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests_name("foundation", tests, setup, teardown);
+    failed += run_sign_tests();
+    return failed;
 }

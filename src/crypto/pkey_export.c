@@ -1,0 +1,181 @@
+/*
+ * chsm_pkey <-> external encodings: PKCS#11 components, SubjectPublicKeyInfo,
+ * PKCS#8, and PEM/DER import for the CLI. All encoders and decoders run in
+ * the private library context.
+ */
+#include <openssl/core_names.h>
+#include <openssl/decoder.h>
+#include <openssl/encoder.h>
+#include <string.h>
+
+#include "common/secbuf.h"
+#include "crypto/crypto.h"
+#include "crypto/pkey_internal.h"
+
+CHSM_MUST_CHECK static CK_RV put_bn(const struct chsm_pkey *k, const char *name, size_t pad, struct chsm_buf *out)
+{
+    CK_RV rv = CKR_OK;
+    BIGNUM *bn = NULL;
+    int n;
+    CHSM_ENSURE(EVP_PKEY_get_bn_param(k->pkey, name, &bn) == 1,
+                CHSM_ERR(CKR_KEY_UNEXTRACTABLE, CHSM_LAYER_CRYPTO, "component %s absent", name));
+    n = BN_num_bytes(bn);
+    CHSM_ENSURE(n >= 0 && (pad == 0 || (size_t)n <= pad), CKR_GENERAL_ERROR);
+    CHSM_GUARD(chsm_buf_reserve(out, pad ? pad : (size_t)n));
+    CHSM_ENSURE(BN_bn2binpad(bn, out->data, pad ? (int)pad : n) >= 0, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "bn2bin"));
+    out->len = pad ? pad : (size_t)n;
+out:
+    BN_clear_free(bn);
+    return rv;
+}
+
+/* DER OCTET STRING around the raw public point (CKA_EC_POINT, PKCS#11 3.0 2.3.3). */
+CHSM_MUST_CHECK static CK_RV put_point(const struct chsm_pkey *k, struct chsm_buf *out)
+{
+    CK_RV rv = CKR_OK;
+    uint8_t raw[160];
+    size_t len = 0;
+    if (k->kind == CHSM_PKEY_EC)
+        CHSM_ENSURE(EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, raw, sizeof(raw),
+                                                    &len) == 1,
+                    CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "EC point"));
+    else if ((len = sizeof(raw)) != 0)
+        CHSM_ENSURE(EVP_PKEY_get_raw_public_key(k->pkey, raw, &len) == 1,
+                    CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "Edwards public key"));
+    CHSM_GUARD(chsm_buf_put_u8(out, 0x04));
+    if (len >= 0x80)
+        CHSM_GUARD(chsm_buf_put_u8(out, 0x81));
+    CHSM_GUARD(chsm_buf_put_u8(out, (uint8_t)len));
+    CHSM_GUARD(chsm_buf_put(out, raw, len));
+out:
+    return rv;
+}
+
+CHSM_MUST_CHECK static CK_RV put_ed_private(const struct chsm_pkey *k, struct chsm_buf *out)
+{
+    CK_RV rv = CKR_OK;
+    size_t len = k->curve->field_bytes;
+    CHSM_GUARD(chsm_buf_reserve(out, len));
+    CHSM_ENSURE(EVP_PKEY_get_raw_private_key(k->pkey, out->data, &len) == 1,
+                CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "Edwards private key"));
+    out->len = len;
+out:
+    return rv;
+}
+
+CK_RV chsm_pkey_get_component(const struct chsm_pkey *k, CK_ATTRIBUTE_TYPE type, struct chsm_buf *out)
+{
+    CK_RV rv = CKR_OK;
+    bool rsa = k != NULL && k->kind == CHSM_PKEY_RSA;
+    bool secret = type != CKA_MODULUS && type != CKA_PUBLIC_EXPONENT && type != CKA_EC_PARAMS && type != CKA_EC_POINT;
+    ERR_set_mark();
+    CHSM_ENSURE(k != NULL && out != NULL, CKR_ARGUMENTS_BAD);
+    chsm_buf_init(out, secret);
+    CHSM_ENSURE(!secret || k->is_private,
+                CHSM_ERR(CKR_KEY_UNEXTRACTABLE, CHSM_LAYER_CRYPTO, "private component of a public key"));
+    switch (type) {
+    case CKA_MODULUS: CHSM_ENSURE(rsa, CKR_ATTRIBUTE_TYPE_INVALID); CHSM_GUARD(put_bn(k, OSSL_PKEY_PARAM_RSA_N, 0, out)); break;
+    case CKA_PUBLIC_EXPONENT: CHSM_ENSURE(rsa, CKR_ATTRIBUTE_TYPE_INVALID); CHSM_GUARD(put_bn(k, OSSL_PKEY_PARAM_RSA_E, 0, out)); break;
+    case CKA_PRIVATE_EXPONENT: CHSM_ENSURE(rsa, CKR_ATTRIBUTE_TYPE_INVALID); CHSM_GUARD(put_bn(k, OSSL_PKEY_PARAM_RSA_D, 0, out)); break;
+    case CKA_PRIME_1: CHSM_ENSURE(rsa, CKR_ATTRIBUTE_TYPE_INVALID); CHSM_GUARD(put_bn(k, OSSL_PKEY_PARAM_RSA_FACTOR1, 0, out)); break;
+    case CKA_PRIME_2: CHSM_ENSURE(rsa, CKR_ATTRIBUTE_TYPE_INVALID); CHSM_GUARD(put_bn(k, OSSL_PKEY_PARAM_RSA_FACTOR2, 0, out)); break;
+    case CKA_EXPONENT_1: CHSM_ENSURE(rsa, CKR_ATTRIBUTE_TYPE_INVALID); CHSM_GUARD(put_bn(k, OSSL_PKEY_PARAM_RSA_EXPONENT1, 0, out)); break;
+    case CKA_EXPONENT_2: CHSM_ENSURE(rsa, CKR_ATTRIBUTE_TYPE_INVALID); CHSM_GUARD(put_bn(k, OSSL_PKEY_PARAM_RSA_EXPONENT2, 0, out)); break;
+    case CKA_COEFFICIENT: CHSM_ENSURE(rsa, CKR_ATTRIBUTE_TYPE_INVALID); CHSM_GUARD(put_bn(k, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, 0, out)); break;
+    case CKA_EC_PARAMS:
+        CHSM_ENSURE(!rsa, CKR_ATTRIBUTE_TYPE_INVALID);
+        CHSM_GUARD(chsm_buf_put(out, k->curve->oid, k->curve->oid_len));
+        break;
+    case CKA_EC_POINT: CHSM_ENSURE(!rsa, CKR_ATTRIBUTE_TYPE_INVALID); CHSM_GUARD(put_point(k, out)); break;
+    case CKA_VALUE:
+        CHSM_ENSURE(!rsa, CKR_ATTRIBUTE_TYPE_INVALID);
+        if (k->kind == CHSM_PKEY_EC)
+            CHSM_GUARD(put_bn(k, OSSL_PKEY_PARAM_PRIV_KEY, k->curve->field_bytes, out));
+        else
+            CHSM_GUARD(put_ed_private(k, out));
+        break;
+    default: CHSM_BAIL(CKR_ATTRIBUTE_TYPE_INVALID);
+    }
+out:
+    if (rv != CKR_OK && out != NULL)
+        chsm_buf_free(out);
+    chsm_ossl_clear();
+    return rv;
+}
+
+CHSM_MUST_CHECK static CK_RV encode(const struct chsm_pkey *k, int selection, const char *structure, bool secret,
+                                    struct chsm_buf *out)
+{
+    CK_RV rv = CKR_OK;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    OSSL_ENCODER_CTX *e = NULL;
+    ERR_set_mark();
+    CHSM_ENSURE(k != NULL && out != NULL, CKR_ARGUMENTS_BAD);
+    chsm_buf_init(out, secret);
+    e = OSSL_ENCODER_CTX_new_for_pkey(k->pkey, selection, "DER", structure, NULL);
+    CHSM_ENSURE(e != NULL && OSSL_ENCODER_CTX_get_num_encoders(e) > 0,
+                CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "no encoder"));
+    CHSM_ENSURE(OSSL_ENCODER_to_data(e, &der, &len) == 1, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "encode"));
+    CHSM_GUARD(chsm_buf_put(out, der, len));
+out:
+    if (der != NULL)
+        OPENSSL_clear_free(der, len);
+    OSSL_ENCODER_CTX_free(e);
+    chsm_ossl_clear();
+    return rv;
+}
+
+CK_RV chsm_pkey_export_spki(const struct chsm_pkey *k, struct chsm_buf *out)
+{
+    return encode(k, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo", false, out);
+}
+
+CK_RV chsm_pkey_export_pkcs8(const struct chsm_pkey *k, struct chsm_buf *out)
+{
+    if (k != NULL && !k->is_private)
+        return CHSM_ERR(CKR_KEY_UNEXTRACTABLE, CHSM_LAYER_CRYPTO, "PKCS#8 of a public key");
+    return encode(k, EVP_PKEY_KEYPAIR, "PrivateKeyInfo", true, out);
+}
+
+CHSM_MUST_CHECK static CK_RV decode(const uint8_t *data, size_t len, const char *fmt, const char *structure,
+                                    int selection, CK_RV bad, struct chsm_pkey **out)
+{
+    CK_RV rv = CKR_OK;
+    EVP_PKEY *pk = NULL;
+    const unsigned char *p = data;
+    size_t left = len;
+    OSSL_DECODER_CTX *d = NULL;
+    ERR_set_mark();
+    CHSM_GUARD(chsm_crypto_ready());
+    CHSM_ENSURE(data != NULL && out != NULL, CKR_ARGUMENTS_BAD);
+    d = OSSL_DECODER_CTX_new_for_pkey(&pk, fmt, structure, NULL, selection, chsm_crypto_g.lib, NULL);
+    CHSM_ENSURE(d != NULL, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "no decoder"));
+    CHSM_ENSURE(OSSL_DECODER_from_data(d, &p, &left) == 1 && pk != NULL,
+                CHSM_OSSL_ERR(bad, "key does not decode"));
+    /* DER must be consumed exactly: trailing bytes are a malformed blob, not padding. */
+    CHSM_ENSURE(fmt == NULL || left == 0, CHSM_ERR(bad, CHSM_LAYER_CRYPTO, "%zu trailing bytes", left));
+    rv = chsm_pkey_wrap(pk, selection == EVP_PKEY_KEYPAIR, out);
+    pk = NULL;
+    if (rv == CKR_KEY_TYPE_INCONSISTENT || rv == CKR_CURVE_NOT_SUPPORTED)
+        rv = bad;
+out:
+    EVP_PKEY_free(pk);
+    chsm_ossl_clear();
+    return rv;
+}
+
+CK_RV chsm_pkey_import_spki(const uint8_t *der, size_t len, struct chsm_pkey **out)
+{
+    return decode(der, len, "DER", "SubjectPublicKeyInfo", EVP_PKEY_PUBLIC_KEY, CKR_ATTRIBUTE_VALUE_INVALID, out);
+}
+
+CK_RV chsm_pkey_import_pkcs8(const uint8_t *der, size_t len, struct chsm_pkey **out)
+{
+    return decode(der, len, "DER", "PrivateKeyInfo", EVP_PKEY_KEYPAIR, CKR_WRAPPED_KEY_INVALID, out);
+}
+
+CK_RV chsm_pkey_import_private_any(const uint8_t *data, size_t len, struct chsm_pkey **out)
+{
+    return decode(data, len, NULL, NULL, EVP_PKEY_KEYPAIR, CKR_DATA_INVALID, out);
+}
