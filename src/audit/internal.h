@@ -111,6 +111,7 @@ CHSM_MUST_CHECK CK_RV audit_line_hash(const char *line, size_t len, char hex[65]
 
 /* log.c */
 bool audit_wants(const struct chsm_audit *a, const char *event);
+bool audit_level_allows(enum chsm_audit_level level, int cat);
 const char *audit_thread_actor(void);
 CHSM_MUST_CHECK CK_RV audit_append(struct chsm_audit *a, const struct audit_rec *r, bool durable);
 CHSM_MUST_CHECK CK_RV audit_lock(struct chsm_audit *a);

@@ -170,7 +170,8 @@ void chsm_audit_key_use(struct chsm_audit *a, int64_t slot, uint64_t session, en
                         const char *object_id, const char *object_label, const char *mechanism,
                         const char *operation, CK_RV result)
 {
-    if (!audit_is_key_use_op(operation) || !audit_wants(a, operation))
+    /* Hot path: no event-table walk, just the six operation names. */
+    if (a == NULL || !a->active || !audit_level_allows(a->level, AUDIT_CAT_CRYPTO) || !audit_is_key_use_op(operation))
         return;
     if (a->key_use == CHSM_AUDIT_KEYUSE_EACH) {
         struct audit_rec r = {.event = operation, .slot = slot, .session = session, .user = user,

@@ -223,7 +223,7 @@ CK_RV audit_append(struct chsm_audit *a, const struct audit_rec *r, bool durable
 }
 
 /* Ladder: admin < auth < crypto < all (docs/audit-format.md). */
-static bool level_allows(enum chsm_audit_level level, int cat)
+bool audit_level_allows(enum chsm_audit_level level, int cat)
 {
     switch (level) {
     case CHSM_AUDIT_ALL:
@@ -242,7 +242,7 @@ static bool level_allows(enum chsm_audit_level level, int cat)
 bool audit_wants(const struct chsm_audit *a, const char *event)
 {
     int cat = audit_event_category(event);
-    return a != NULL && a->active && cat >= 0 && level_allows(a->level, cat);
+    return a != NULL && a->active && cat >= 0 && audit_level_allows(a->level, cat);
 }
 
 CK_RV chsm_audit_event(struct chsm_audit *a, const struct chsm_audit_event *ev)
