@@ -1,0 +1,189 @@
+/* Single-part cryptography: Sign, Verify, Encrypt, Decrypt, Digest, WrapKey,
+ * GenerateRandom. Each is Init + the one-shot call with the PKCS#11 size
+ * query first, so CKR_BUFFER_TOO_SMALL never reaches a client. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/secbuf.h"
+#include "handlers.h"
+
+struct oneshot {
+    struct chsm_app *app;
+    CK_SESSION_HANDLE s;
+    CK_BYTE_PTR in;
+    CK_ULONG in_len;
+    CK_OBJECT_HANDLE a, b; /* WrapKey: wrapping key, key */
+    CK_MECHANISM_PTR mech;
+};
+
+typedef CK_RV (*oneshot_fn)(const struct oneshot *o, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+
+static CK_RV do_sign(const struct oneshot *o, CK_BYTE_PTR out, CK_ULONG_PTR len)
+{
+    return chsm_core_Sign(o->app, o->s, o->in, o->in_len, out, len);
+}
+static CK_RV do_encrypt(const struct oneshot *o, CK_BYTE_PTR out, CK_ULONG_PTR len)
+{
+    return chsm_core_Encrypt(o->app, o->s, o->in, o->in_len, out, len);
+}
+static CK_RV do_decrypt(const struct oneshot *o, CK_BYTE_PTR out, CK_ULONG_PTR len)
+{
+    return chsm_core_Decrypt(o->app, o->s, o->in, o->in_len, out, len);
+}
+static CK_RV do_digest(const struct oneshot *o, CK_BYTE_PTR out, CK_ULONG_PTR len)
+{
+    return chsm_core_Digest(o->app, o->s, o->in, o->in_len, out, len);
+}
+static CK_RV do_wrap(const struct oneshot *o, CK_BYTE_PTR out, CK_ULONG_PTR len)
+{
+    return chsm_core_WrapKey(o->app, o->s, o->mech, o->a, o->b, out, len);
+}
+
+/* Size query, allocate, produce. *buf (caller frees with wipe) holds *len bytes. */
+static CK_RV two_step(struct chsm_hctx *h, oneshot_fn fn, const struct oneshot *o, unsigned char **buf,
+                      CK_ULONG *len)
+{
+    CK_RV rv;
+    *buf = NULL;
+    *len = 0;
+    rv = fn(o, NULL, len);
+    if (rv != CKR_OK)
+        return rv;
+    if (*len > h->settings->max_send_message_bytes)
+        return CHSM_ERR(CKR_DATA_LEN_RANGE, "daemon", "output of %lu bytes exceeds max_send_message_bytes", *len);
+    *buf = malloc(*len ? *len : 1);
+    if (*buf == NULL)
+        return CKR_HOST_MEMORY;
+    return fn(o, *buf, len);
+}
+
+static void reply_bytes(struct chsm_hctx *h, CK_RV rv, const char *what, unsigned char *buf, CK_ULONG len)
+{
+    /* Sign/Encrypt/Decrypt/Digest/WrapKey/GenerateRandom responses are all one bytes field 1. */
+    CratonHsm__V1__SignResponse r = CRATON_HSM__V1__SIGN_RESPONSE__INIT;
+    if (rv != CKR_OK) {
+        chsm_h_fail_rv(h, rv, what);
+    } else {
+        r.signature.data = buf;
+        r.signature.len = len;
+        chsm_h_ok(h, &r.base);
+    }
+    if (buf != NULL) {
+        chsm_wipe(buf, len);
+        free(buf);
+    }
+}
+
+typedef CK_RV (*init_fn)(struct chsm_app *, CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE);
+
+static void keyed_oneshot(struct chsm_hctx *h, const char *what, init_fn init, oneshot_fn fn, uint64_t session,
+                          const CratonHsm__V1__Mechanism *pm, uint64_t key, ProtobufCBinaryData data)
+{
+    struct chsm_dmech m;
+    struct oneshot o = {h->client->app, (CK_SESSION_HANDLE)session, data.data, (CK_ULONG)data.len, 0, 0, NULL};
+    unsigned char *buf = NULL;
+    CK_ULONG len = 0;
+    CK_RV rv = chsm_dmech_from_proto(pm, chsm_h_mech_resolve, &m);
+
+    if (rv == CKR_OK)
+        rv = init(o.app, o.s, &m.m, (CK_OBJECT_HANDLE)key);
+    if (rv == CKR_OK)
+        rv = two_step(h, fn, &o, &buf, &len);
+    reply_bytes(h, rv, what, buf, len);
+}
+
+CHSM_HANDLER(Sign)
+{
+    CratonHsm__V1__SignRequest *q = (CratonHsm__V1__SignRequest *)req;
+    keyed_oneshot(h, "Sign", chsm_core_SignInit, do_sign, q->session, q->mechanism, q->key, q->data);
+}
+
+CHSM_HANDLER(Encrypt)
+{
+    CratonHsm__V1__EncryptRequest *q = (CratonHsm__V1__EncryptRequest *)req;
+    keyed_oneshot(h, "Encrypt", chsm_core_EncryptInit, do_encrypt, q->session, q->mechanism, q->key, q->data);
+}
+
+CHSM_HANDLER(Decrypt)
+{
+    CratonHsm__V1__DecryptRequest *q = (CratonHsm__V1__DecryptRequest *)req;
+    keyed_oneshot(h, "Decrypt", chsm_core_DecryptInit, do_decrypt, q->session, q->mechanism, q->key, q->data);
+}
+
+CHSM_HANDLER(Verify)
+{
+    CratonHsm__V1__VerifyRequest *q = (CratonHsm__V1__VerifyRequest *)req;
+    CratonHsm__V1__VerifyResponse r = CRATON_HSM__V1__VERIFY_RESPONSE__INIT;
+    struct chsm_dmech m;
+    CK_SESSION_HANDLE s = (CK_SESSION_HANDLE)q->session;
+    CK_RV rv = chsm_dmech_from_proto(q->mechanism, chsm_h_mech_resolve, &m);
+
+    if (rv == CKR_OK)
+        rv = chsm_core_VerifyInit(h->client->app, s, &m.m, (CK_OBJECT_HANDLE)q->key);
+    if (rv == CKR_OK)
+        rv = chsm_core_Verify(h->client->app, s, q->data.data, (CK_ULONG)q->data.len, q->signature.data,
+                              (CK_ULONG)q->signature.len);
+    if (rv == CKR_SIGNATURE_INVALID || rv == CKR_SIGNATURE_LEN_RANGE) {
+        r.valid = false;
+        chsm_h_ok(h, &r.base);
+        return;
+    }
+    if (rv != CKR_OK) {
+        chsm_h_fail_rv(h, rv, "Verify");
+        return;
+    }
+    r.valid = true;
+    chsm_h_ok(h, &r.base);
+}
+
+CHSM_HANDLER(Digest)
+{
+    CratonHsm__V1__DigestRequest *q = (CratonHsm__V1__DigestRequest *)req;
+    struct chsm_dmech m;
+    struct oneshot o = {h->client->app, (CK_SESSION_HANDLE)q->session, q->data.data, (CK_ULONG)q->data.len,
+                        0, 0, NULL};
+    unsigned char *buf = NULL;
+    CK_ULONG len = 0;
+    CK_RV rv = chsm_dmech_from_proto(q->mechanism, chsm_h_mech_resolve, &m);
+
+    if (rv == CKR_OK)
+        rv = chsm_core_DigestInit(o.app, o.s, &m.m);
+    if (rv == CKR_OK)
+        rv = two_step(h, do_digest, &o, &buf, &len);
+    reply_bytes(h, rv, "Digest", buf, len);
+}
+
+CHSM_HANDLER(WrapKey)
+{
+    CratonHsm__V1__WrapKeyRequest *q = (CratonHsm__V1__WrapKeyRequest *)req;
+    struct chsm_dmech m;
+    struct oneshot o = {h->client->app, (CK_SESSION_HANDLE)q->session, NULL, 0, (CK_OBJECT_HANDLE)q->wrapping_key,
+                        (CK_OBJECT_HANDLE)q->key, &m.m};
+    unsigned char *buf = NULL;
+    CK_ULONG len = 0;
+    CK_RV rv = chsm_dmech_from_proto(q->mechanism, chsm_h_mech_resolve, &m);
+
+    if (rv == CKR_OK)
+        rv = two_step(h, do_wrap, &o, &buf, &len);
+    reply_bytes(h, rv, "WrapKey", buf, len);
+}
+
+CHSM_HANDLER(GenerateRandom)
+{
+    CratonHsm__V1__GenerateRandomRequest *q = (CratonHsm__V1__GenerateRandomRequest *)req;
+    unsigned char *buf;
+    CK_RV rv;
+
+    if (q->length > h->settings->max_random_bytes) {
+        chsm_h_fail(h, CHSM_DS_INVALID_ARGUMENT, "CKR_ARGUMENTS_BAD: length %u exceeds max_random_bytes %u",
+                    q->length, h->settings->max_random_bytes);
+        return;
+    }
+    buf = malloc(q->length ? q->length : 1);
+    if (buf == NULL) {
+        chsm_h_fail_rv(h, CKR_HOST_MEMORY, "GenerateRandom");
+        return;
+    }
+    rv = chsm_core_GenerateRandom(h->client->app, (CK_SESSION_HANDLE)q->session, buf, q->length);
+    reply_bytes(h, rv, "GenerateRandom", buf, q->length);
+}

@@ -1,0 +1,35 @@
+/*
+ * Transport policy for craton-hsmd (docs/daemon.md "Transport rules"):
+ *   - plaintext only on a loopback bind and only when no TLS file is set;
+ *   - tls_cert and tls_key together; tls_client_ca only with them;
+ *   - a non-loopback bind needs TLS *and* a client CA (mutual TLS) unless
+ *     allow_unauthenticated_tls = true;
+ *   - tls_key must not be accessible by group or others.
+ * Pure functions over the config: no gRPC, no core, unit-tested.
+ */
+#ifndef CHSM_DAEMON_POLICY_H
+#define CHSM_DAEMON_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+
+enum chsm_transport { CHSM_TRANSPORT_PLAINTEXT, CHSM_TRANSPORT_TLS, CHSM_TRANSPORT_MTLS };
+
+/* True when bind ("host:port", "[v6]:port") names a loopback address. */
+bool chsm_policy_bind_is_loopback(const char *bind);
+/* True when bind has the shape host:port with a port 1..65535. */
+bool chsm_policy_bind_is_valid(const char *bind);
+
+/*
+ * Decide the transport for cfg->daemon. On refusal returns false and writes
+ * one line (no trailing newline) into msg. Checks the key file's mode and
+ * that every configured file is readable.
+ */
+bool chsm_policy_check(const struct chsm_config *cfg, enum chsm_transport *out, char *msg, size_t msglen);
+
+/* The key-mode rule alone (also applied on SIGHUP reload). */
+bool chsm_policy_key_mode_ok(const char *key_path, char *msg, size_t msglen);
+
+#endif
