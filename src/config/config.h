@@ -6,7 +6,7 @@
  *
  * Every problem found is reported as one line naming the file, the line,
  * the field, the rule and the offending value, e.g.
- *   craton_hsm.toml:12: security.pbkdf2_iterations: must be at least 100000 (floor since 0.9.1), got 50000
+ *   craton_hsm.toml:12: security.pbkdf2_iterations: must be at least 100000 (the floor since 0.9.1), got 50000
  * Unknown tables and keys are errors. Loading never touches the store.
  *
  * Ownership: struct chsm_config owns its strings (free with
