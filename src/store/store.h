@@ -14,8 +14,12 @@
  * DRBG, created at token init. For each PIN: pin_key = PBKDF2-HMAC-SHA256
  * (PIN, per-PIN random salt, pbkdf2_iterations); KEK = HKDF(pin_key,
  * "kek"), verifier = HKDF(pin_key, "verifier"); MK stored only wrapped
- * under each KEK. Records are AES-256-GCM under HKDF(MK, "record") with AAD
- * = serial || object id || format version.
+ * (AES-KW) under each KEK. Records are AES-256-GCM under HKDF(MK, "record")
+ * with AAD = "CHSM" || record version || serial || object id || part kind;
+ * the public part of a public object is sealed under the token's
+ * public-object key HKDF(MK, "public object key"), kept in clear in the
+ * token row so public objects are readable while logged out. Details and
+ * the exact encodings: docs/store-format.md.
  *
  * Threading: a struct chsm_store may be used from several threads; calls
  * are serialised internally. Ownership: callers own every out-parameter.
@@ -156,8 +160,15 @@ CHSM_MUST_CHECK CK_RV chsm_store_object_delete(struct chsm_store *st, uint32_t s
  * every object deleted after `since`. *now_rev receives the revision the
  * caller is now current with. An object whose record fails authentication
  * is reported through bad() (never silently skipped, never crashes) with
- * CKR_DEVICE_ERROR-class detail in the error record. Callbacks take
- * ownership of the object passed to upsert.
+ * CKR_DEVICE_ERROR-class detail in the error record. upsert takes
+ * ownership of obj's contents (keep them by copying *obj by value, or call
+ * chsm_store_object_free(obj)); the struct itself is the store's. Callbacks
+ * run inside the store's lock and read transaction: they must not call back
+ * into the same store handle. A non-OK return from upsert/removed stops the
+ * feed and is returned. With mk non-NULL, an MK that is not the token's
+ * current one (re-initialised by another process) gives
+ * CKR_USER_NOT_LOGGED_IN. A token re-init reports every destroyed object
+ * through removed().
  */
 struct chsm_store_feed {
     void *ctx;
@@ -169,7 +180,7 @@ CHSM_MUST_CHECK CK_RV chsm_store_changes(struct chsm_store *st, uint32_t slot, u
                                          const struct chsm_secbuf *mk, const struct chsm_store_feed *feed,
                                          uint64_t *now_rev);
 
-/* Cheap check whether any process wrote since the last call (PRAGMA data_version). */
+/* Cheap check whether ANOTHER connection (process or handle) wrote since the last call (PRAGMA data_version). */
 CHSM_MUST_CHECK CK_RV chsm_store_poll(struct chsm_store *st, bool *changed);
 
 /* PRAGMA integrity_check == "ok". */
@@ -214,9 +225,19 @@ CHSM_MUST_CHECK CK_RV chsm_store_open_row(const struct chsm_secbuf *mk, const ch
                                           const struct chsm_snapshot_row *row, struct chsm_store_object *out);
 
 /*
- * Write a token blob and rows into an EMPTY store's slot in one transaction
- * (restore builds a new store beside the final path with this).
+ * Write a token blob and rows into an EMPTY store's slot in ONE transaction
+ * (restore builds a new store beside the final path with this):
+ *   chsm_store_import_begin(st);
+ *   chsm_store_import_token(st, slot, blob, len);   -- refused if the slot holds a token
+ *   chsm_store_import_row(st, slot, &row) ...;
+ *   chsm_store_import_commit(st);   (or chsm_store_import_abort(st) on any failure)
+ * import_token/import_row outside begin..commit return CKR_OPERATION_NOT_INITIALIZED.
+ * While an import is open the handle's connection is busy with it: use a
+ * dedicated handle for the restore.
  */
+CHSM_MUST_CHECK CK_RV chsm_store_import_begin(struct chsm_store *st);
+CHSM_MUST_CHECK CK_RV chsm_store_import_commit(struct chsm_store *st);
+void chsm_store_import_abort(struct chsm_store *st);
 CHSM_MUST_CHECK CK_RV chsm_store_import_token(struct chsm_store *st, uint32_t slot, const uint8_t *token_blob,
                                               size_t len);
 CHSM_MUST_CHECK CK_RV chsm_store_import_row(struct chsm_store *st, uint32_t slot,
