@@ -44,6 +44,12 @@ struct chsm_core_options {
 CHSM_MUST_CHECK CK_RV chsm_core_initialize(const struct chsm_core_options *opts);
 CHSM_MUST_CHECK CK_RV chsm_core_finalize(void);
 bool chsm_core_is_initialized(void);
+/*
+ * In a forked child (called by the PKCS#11 layer's fork detection): drop all state
+ * without touching resources the parent still uses (the store handle is leaked on
+ * purpose). Afterwards every call returns CKR_CRYPTOKI_NOT_INITIALIZED.
+ */
+void chsm_core_forget_after_fork(void);
 /* The loaded configuration (valid between initialize and finalize). */
 const struct chsm_config *chsm_core_config(void);
 

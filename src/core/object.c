@@ -1,0 +1,340 @@
+/*
+ * Object management (base spec 5.7): create, copy, destroy, get/set
+ * attributes, with the policy of policy.c, CKA_PRIVATE visibility by login
+ * state and CKA_TOKEN persistence through the store.
+ *
+ * Object writes hold the module lock in write mode across the store write,
+ * so the cache and the store cannot disagree about an object another thread
+ * is changing (a trade-off: crypto ops only take the lock briefly at init).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+bool chsm_obj_visible(const struct chsm_session *s, const struct chsm_object *o)
+{
+    if (o->slot != s->slot)
+        return false;
+    if (!o->token && o->app != s->app)
+        return false;
+    /* Private objects exist only for a normal user's login (spec 4.4: SO sees public objects). */
+    if (o->is_private && s->app->login[s->slot] != CKU_USER)
+        return false;
+    return true;
+}
+
+CK_RV chsm_obj_find_visible(const struct chsm_session *s, CK_OBJECT_HANDLE h, struct chsm_object **out)
+{
+    struct chsm_object *o = chsm_hmap_get(&chsm_g.objects, h);
+    if (o == NULL || !chsm_obj_visible(s, o))
+        return CHSM_ERR(CKR_OBJECT_HANDLE_INVALID, "core", "object %lu", (unsigned long)h);
+    if (o->bad)
+        return CHSM_ERR(CKR_DEVICE_ERROR, "core", "object %s failed authentication in the store", o->uid_hex);
+    *out = o;
+    return CKR_OK;
+}
+
+static void drop_matching(bool (*match)(const struct chsm_object *, const void *), const void *ctx)
+{
+    for (uint32_t i = 0; i < chsm_g.nslots; i++) {
+        struct chsm_slot *sl = &chsm_g.slots[i];
+        for (struct chsm_object *o = sl->objs, *nx; o != NULL; o = nx) {
+            nx = o->next;
+            if (!o->token && match(o, ctx)) {
+                chsm_obj_unlink(sl, o);
+                chsm_obj_free(o);
+            }
+        }
+    }
+}
+static bool by_session(const struct chsm_object *o, const void *ctx)
+{
+    return o->session == *(const CK_SESSION_HANDLE *)ctx;
+}
+static bool by_app(const struct chsm_object *o, const void *ctx)
+{
+    return o->app == ctx;
+}
+void chsm_objects_drop_session(CK_SESSION_HANDLE h)
+{
+    drop_matching(by_session, &h);
+}
+void chsm_objects_drop_app(const struct chsm_app *app)
+{
+    drop_matching(by_app, app);
+}
+
+/* Who may write this object from this session (module lock held). */
+static CK_RV write_checks(const struct chsm_session *s, const struct chsm_attrlist *attrs)
+{
+    CK_USER_TYPE who = s->app->login[s->slot];
+    bool token = chsm_attrlist_get_bool(attrs, CKA_TOKEN, false);
+    if (token && !chsm_session_rw(s))
+        return CKR_SESSION_READ_ONLY;
+    if (chsm_attrlist_get_bool(attrs, CKA_PRIVATE, false) && who != CKU_USER)
+        return CHSM_ERR(CKR_USER_NOT_LOGGED_IN, "core", "private objects need a user login");
+    /* Secret-bearing token objects are sealed under the master key: someone must be logged in. */
+    if (token && chsm_policy_secret_bearing(attrs) && who == CHSM_NOT_LOGGED_IN)
+        return CHSM_ERR(CKR_USER_NOT_LOGGED_IN, "core", "keys on the token need a login");
+    return CKR_OK;
+}
+
+static const struct chsm_secbuf *slot_mk(const struct chsm_slot *sl)
+{
+    return sl->mk.data != NULL ? &sl->mk : NULL;
+}
+
+/* Make attrs a new object for session s (module write lock held). Takes attrs. */
+static CK_RV object_add(struct chsm_session *s, struct chsm_attrlist *attrs, const char *event,
+                        CK_OBJECT_HANDLE *ph)
+{
+    CK_RV rv = CKR_OK;
+    struct chsm_slot *sl = &chsm_g.slots[s->slot];
+    struct chsm_object *o = calloc(1, sizeof(*o));
+    bool stored = false;
+    CHSM_ENSURE(o != NULL, CKR_HOST_MEMORY);
+    o->attrs = *attrs;
+    chsm_attrlist_init(attrs);
+    CHSM_GUARD(chsm_store_new_object_id(o->uid));
+    chsm_hex_encode(o->uid, CHSM_OBJECT_ID_LEN, o->uid_hex);
+    CHSM_GUARD(chsm_attrlist_set(&o->attrs, CKA_UNIQUE_ID, o->uid_hex, 2 * CHSM_OBJECT_ID_LEN));
+    o->token = chsm_attrlist_get_bool(&o->attrs, CKA_TOKEN, false);
+    o->is_private = chsm_attrlist_get_bool(&o->attrs, CKA_PRIVATE, false);
+    o->secrets_loaded = true;
+    if (o->token) {
+        bool fresh = false;
+        CHSM_GUARD(chsm_store_object_put(chsm_g.store, sl->id, slot_mk(sl), o->uid, &o->attrs, NULL));
+        stored = true;
+        o->h = chsm_uid_handle(sl, o->uid, &fresh);
+    } else {
+        o->h = chsm_new_handle();
+        o->app = s->app;
+        o->session = s->h;
+    }
+    CHSM_GUARD(chsm_obj_insert(sl, o));
+    rv = chsm_core_audit(event, sl->id, s->h, s->app->login[sl->id], o, NULL, CKR_OK);
+    if (rv != CKR_OK) {
+        chsm_obj_unlink(sl, o);
+        goto out;
+    }
+    *ph = o->h;
+    o = NULL;
+out:
+    if (o != NULL) {
+        if (stored && chsm_store_object_delete(chsm_g.store, sl->id, o->uid) != CKR_OK)
+            chsm_log_err(CHSM_LOG_ERROR, "roll back object write");
+        chsm_obj_free(o);
+    }
+    return rv;
+}
+
+CK_RV chsm_core_CreateObject(struct chsm_app *app, CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+                             CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject)
+{
+    CK_RV rv = CKR_OK;
+    struct chsm_session *s = NULL;
+    struct chsm_attrlist tmpl, attrs;
+    chsm_attrlist_init(&tmpl);
+    chsm_attrlist_init(&attrs);
+    bool locked = false;
+    CHSM_GUARD(chsm_session_get(app, hSession, &s));
+    CHSM_ENSURE(phObject != NULL && (pTemplate != NULL || ulCount == 0), CKR_ARGUMENTS_BAD);
+    CHSM_GUARD(chsm_template_to_list(pTemplate, ulCount, &tmpl));
+    CHSM_GUARD(chsm_policy_create(&tmpl, CHSM_CREATE_IMPORT, &attrs));
+    CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
+    chsm_wrlock();
+    locked = true;
+    CHSM_GUARD(write_checks(s, &attrs));
+    if (chsm_attrlist_get_bool(&attrs, CKA_TRUSTED, false) && app->login[s->slot] != CKU_SO)
+        CHSM_BAIL(CHSM_ERR(CKR_ATTRIBUTE_READ_ONLY, "core", "only the SO may set CKA_TRUSTED"));
+    CHSM_GUARD(object_add(s, &attrs, "object_create", phObject));
+out:
+    if (locked)
+        chsm_unlock();
+    chsm_attrlist_free(&tmpl);
+    chsm_attrlist_free(&attrs);
+    chsm_session_put(s);
+    return rv;
+}
+
+CK_RV chsm_core_CopyObject(struct chsm_app *app, CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                           CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
+{
+    CK_RV rv = CKR_OK;
+    struct chsm_session *s = NULL;
+    struct chsm_object *src = NULL;
+    struct chsm_attrlist tmpl, attrs;
+    chsm_attrlist_init(&tmpl);
+    chsm_attrlist_init(&attrs);
+    bool locked = false;
+    CHSM_GUARD(chsm_session_get(app, hSession, &s));
+    CHSM_ENSURE(phNewObject != NULL && (pTemplate != NULL || ulCount == 0), CKR_ARGUMENTS_BAD);
+    CHSM_GUARD(chsm_template_to_list(pTemplate, ulCount, &tmpl));
+    CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
+    chsm_wrlock();
+    locked = true;
+    CHSM_GUARD(chsm_obj_find_visible(s, hObject, &src));
+    CHSM_ENSURE(chsm_attrlist_get_bool(&src->attrs, CKA_COPYABLE, true), CKR_ACTION_PROHIBITED);
+    CHSM_ENSURE(src->secrets_loaded, CKR_USER_NOT_LOGGED_IN);
+    CHSM_GUARD(chsm_attrlist_clone(&attrs, &src->attrs));
+    chsm_attrlist_remove(&attrs, CKA_UNIQUE_ID);
+    CHSM_GUARD(chsm_policy_modify(&attrs, &tmpl, true, app->login[s->slot] == CKU_SO));
+    CHSM_GUARD(write_checks(s, &attrs));
+    CHSM_GUARD(object_add(s, &attrs, "object_copy", phNewObject));
+out:
+    if (locked)
+        chsm_unlock();
+    chsm_attrlist_free(&tmpl);
+    chsm_attrlist_free(&attrs);
+    chsm_session_put(s);
+    return rv;
+}
+
+CK_RV chsm_core_DestroyObject(struct chsm_app *app, CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
+{
+    CK_RV rv = CKR_OK;
+    struct chsm_session *s = NULL;
+    struct chsm_object *o = NULL;
+    bool locked = false;
+    CHSM_GUARD(chsm_session_get(app, hSession, &s));
+    struct chsm_slot *sl = &chsm_g.slots[s->slot];
+    CHSM_GUARD(chsm_cache_sync(sl));
+    chsm_wrlock();
+    locked = true;
+    o = chsm_hmap_get(&chsm_g.objects, hObject);
+    /* A tampered record can still be destroyed: that is how an operator clears it. */
+    CHSM_ENSURE(o != NULL && chsm_obj_visible(s, o), CKR_OBJECT_HANDLE_INVALID);
+    CHSM_ENSURE(chsm_attrlist_get_bool(&o->attrs, CKA_DESTROYABLE, true), CKR_ACTION_PROHIBITED);
+    CHSM_ENSURE(!o->token || chsm_session_rw(s), CKR_SESSION_READ_ONLY);
+    if (o->token)
+        CHSM_GUARD(chsm_store_object_delete(chsm_g.store, sl->id, o->uid));
+    rv = chsm_core_audit("object_destroy", sl->id, s->h, app->login[sl->id], o, NULL, CKR_OK);
+    chsm_obj_unlink(sl, o);
+    chsm_obj_free(o);
+out:
+    if (locked)
+        chsm_unlock();
+    chsm_session_put(s);
+    return rv;
+}
+
+CK_RV chsm_core_GetObjectSize(struct chsm_app *app, CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                              CK_ULONG_PTR pulSize)
+{
+    CK_RV rv = CKR_OK;
+    struct chsm_session *s = NULL;
+    struct chsm_object *o = NULL;
+    bool locked = false;
+    CHSM_GUARD(chsm_session_get(app, hSession, &s));
+    CHSM_ENSURE(pulSize != NULL, CKR_ARGUMENTS_BAD);
+    CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
+    chsm_rdlock();
+    locked = true;
+    CHSM_GUARD(chsm_obj_find_visible(s, hObject, &o));
+    size_t total = 0;
+    for (size_t i = 0; i < o->attrs.count; i++)
+        total += o->attrs.items[i].len;
+    *pulSize = (CK_ULONG)total;
+out:
+    if (locked)
+        chsm_unlock();
+    chsm_session_put(s);
+    return rv;
+}
+
+/* Spec 5.7 C_GetAttributeValue: every attribute is processed; the worst per-attribute result is returned. */
+static CK_RV get_one(const struct chsm_object *o, CK_ATTRIBUTE *a)
+{
+    const struct chsm_attr *v = chsm_attrlist_get(&o->attrs, a->type);
+    if (chsm_policy_hidden(&o->attrs, a->type) ||
+        (v == NULL && o->token && !o->secrets_loaded && chsm_policy_is_secret(&o->attrs, a->type))) {
+        a->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+        return CKR_ATTRIBUTE_SENSITIVE;
+    }
+    if (v == NULL) {
+        a->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+    return chsm_attr_to_ck(v, a);
+}
+
+static int rv_rank(CK_RV rv)
+{
+    switch (rv) {
+    case CKR_OK:
+        return 0;
+    case CKR_BUFFER_TOO_SMALL:
+        return 1;
+    case CKR_ATTRIBUTE_TYPE_INVALID:
+        return 2;
+    case CKR_ATTRIBUTE_SENSITIVE:
+        return 3;
+    default:
+        return 4;
+    }
+}
+
+CK_RV chsm_core_GetAttributeValue(struct chsm_app *app, CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                                  CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+{
+    CK_RV rv = CKR_OK;
+    struct chsm_session *s = NULL;
+    struct chsm_object *o = NULL;
+    bool locked = false;
+    CHSM_GUARD(chsm_session_get(app, hSession, &s));
+    CHSM_ENSURE(pTemplate != NULL || ulCount == 0, CKR_ARGUMENTS_BAD);
+    CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
+    chsm_rdlock();
+    locked = true;
+    CHSM_GUARD(chsm_obj_find_visible(s, hObject, &o));
+    for (CK_ULONG i = 0; i < ulCount; i++) {
+        CK_RV one = get_one(o, &pTemplate[i]);
+        if (rv_rank(one) > rv_rank(rv))
+            rv = one;
+    }
+out:
+    if (locked)
+        chsm_unlock();
+    chsm_session_put(s);
+    return rv;
+}
+
+CK_RV chsm_core_SetAttributeValue(struct chsm_app *app, CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+                                  CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+{
+    CK_RV rv = CKR_OK;
+    struct chsm_session *s = NULL;
+    struct chsm_object *o = NULL;
+    struct chsm_attrlist tmpl, attrs;
+    chsm_attrlist_init(&tmpl);
+    chsm_attrlist_init(&attrs);
+    bool locked = false;
+    CHSM_GUARD(chsm_session_get(app, hSession, &s));
+    struct chsm_slot *sl = &chsm_g.slots[s->slot];
+    CHSM_ENSURE(pTemplate != NULL || ulCount == 0, CKR_ARGUMENTS_BAD);
+    CHSM_GUARD(chsm_template_to_list(pTemplate, ulCount, &tmpl));
+    CHSM_GUARD(chsm_cache_sync(sl));
+    chsm_wrlock();
+    locked = true;
+    CHSM_GUARD(chsm_obj_find_visible(s, hObject, &o));
+    CHSM_ENSURE(chsm_attrlist_get_bool(&o->attrs, CKA_MODIFIABLE, true), CKR_ACTION_PROHIBITED);
+    CHSM_ENSURE(!o->token || chsm_session_rw(s), CKR_SESSION_READ_ONLY);
+    CHSM_ENSURE(o->secrets_loaded, CKR_USER_NOT_LOGGED_IN);
+    CHSM_GUARD(chsm_attrlist_clone(&attrs, &o->attrs));
+    CHSM_GUARD(chsm_policy_modify(&attrs, &tmpl, false, app->login[sl->id] == CKU_SO));
+    if (o->token)
+        CHSM_GUARD(chsm_store_object_put(chsm_g.store, sl->id, slot_mk(sl), o->uid, &attrs, NULL));
+    chsm_attrlist_free(&o->attrs);
+    o->attrs = attrs;
+    chsm_attrlist_init(&attrs);
+    CHSM_GUARD(chsm_obj_reindex(sl, o));
+    CHSM_GUARD(chsm_core_audit("attribute_change", sl->id, s->h, app->login[sl->id], o, NULL, CKR_OK));
+out:
+    if (locked)
+        chsm_unlock();
+    chsm_attrlist_free(&tmpl);
+    chsm_attrlist_free(&attrs);
+    chsm_session_put(s);
+    return rv;
+}
