@@ -97,7 +97,8 @@ CHSM_MUST_CHECK static CK_RV read_file(struct chsm_cfg_ctx *x, const char *path,
     size_t len = 0;
     struct stat st;
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO named as the config must be refused below, not block the open. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         CHSM_BAIL(chsm_cfg_problem(x, 0, "cannot read: %s", strerror(errno)));
     if (fstat(fd, &st) != 0)

@@ -60,8 +60,9 @@ CK_RV chsm_cfg_problem(struct chsm_cfg_ctx *x, unsigned line, const char *fmt, .
         msg = format_line(x->name, line, body);
     }
     CHSM_ENSURE(msg != NULL, CKR_HOST_MEMORY);
+    CHSM_GUARD(diag_push(x->diag, msg));
+    /* Counted only once stored: callers index the diag by this count. */
     x->problems++;
-    rv = diag_push(x->diag, msg);
 out:
     free(body);
     return rv;
