@@ -5,9 +5,16 @@
  * processes never deadlock upgrading a read lock), error mapping, and the
  * cheap cross-process change check (PRAGMA data_version).
  *
- * Durability: WAL with synchronous=FULL, so the WAL is fsync'd at every
- * commit and CKR_OK from a write means the row survives power loss, not
- * only a process crash (see docs/store-format.md, "Durability").
+ * Durability (docs/store-format.md, "Durability"): WAL. Object writes use
+ * synchronous=NORMAL by default: a commit is in the WAL (the OS page cache)
+ * when CKR_OK returns, so it survives the process being killed at any
+ * moment, and the database is never corrupted; a power loss may roll back
+ * the newest commits. FULL (an fsync per commit) measured 463 creates/s on
+ * the reference VM against 3,300/s for NORMAL, below the 1,500/s target.
+ * Authentication state (token init, PIN set, failed-login counters,
+ * imports) always commits with synchronous=FULL, which also flushes every
+ * earlier commit in the WAL. chsm_store_set_durability() makes every write
+ * FULL for operators who need power-loss durability of each object.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -103,11 +110,35 @@ CK_RV chsm_db_begin_read(struct chsm_store *st)
     return chsm_db_exec(st, "BEGIN DEFERRED");
 }
 
+static CK_RV db_set_sync(struct chsm_store *st, bool full)
+{
+    if (st->is_volatile || st->sync_full_now == full)
+        return CKR_OK;
+    CK_RV rv = chsm_db_exec(st, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    if (rv == CKR_OK)
+        st->sync_full_now = full;
+    return rv;
+}
+
+CK_RV chsm_db_begin_write_durable(struct chsm_store *st)
+{
+    CK_RV rv = db_set_sync(st, true);
+    return rv != CKR_OK ? rv : chsm_db_begin_write(st);
+}
+
+/* Back to the handle's default once no transaction is open (the pragma cannot change inside one). */
+static void db_restore_sync(struct chsm_store *st)
+{
+    if (sqlite3_get_autocommit(st->db) && db_set_sync(st, st->sync_full_default) != CKR_OK)
+        chsm_log(CHSM_LOG_WARN, "store: could not restore synchronous mode: %s", chsm_err_last()->msg);
+}
+
 CK_RV chsm_db_commit(struct chsm_store *st)
 {
     CK_RV rv = chsm_db_exec(st, "COMMIT");
     if (rv != CKR_OK)
         chsm_db_rollback(st);
+    db_restore_sync(st);
     return rv;
 }
 
@@ -115,6 +146,16 @@ void chsm_db_rollback(struct chsm_store *st)
 {
     if (!sqlite3_get_autocommit(st->db))
         (void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    db_restore_sync(st);
+}
+
+void chsm_store_set_durability(struct chsm_store *st, enum chsm_store_durability d)
+{
+    chsm_db_lock(st);
+    st->sync_full_default = d == CHSM_STORE_DURABLE_POWER_LOSS;
+    if (!st->importing)
+        db_restore_sync(st);
+    chsm_db_unlock(st);
 }
 
 CK_RV chsm_db_step_done(struct chsm_store *st, sqlite3_stmt *s, const char *what)
@@ -175,7 +216,8 @@ static CK_RV db_pragmas(struct chsm_store *st)
     CK_RV rv = CKR_OK;
     if (!st->is_volatile) {
         CHSM_GUARD(chsm_db_exec(st, "PRAGMA journal_mode=WAL"));
-        CHSM_GUARD(chsm_db_exec(st, "PRAGMA synchronous=FULL"));
+        CHSM_GUARD(chsm_db_exec(st, "PRAGMA synchronous=NORMAL"));
+        st->sync_full_now = false;
     }
     CHSM_GUARD(chsm_db_exec(st, "PRAGMA foreign_keys=OFF"));
     /* Freed pages are zeroed, so deleted (encrypted) records do not linger in the file. */

@@ -26,7 +26,7 @@ CK_RV chsm_store_import_begin(struct chsm_store *st)
     if (st->importing) {
         rv = CHSM_ERR(CKR_OPERATION_ACTIVE, "store", "import already in progress");
     } else {
-        rv = chsm_db_begin_write(st);
+        rv = chsm_db_begin_write_durable(st);
         st->importing = rv == CKR_OK;
     }
     chsm_db_unlock(st);

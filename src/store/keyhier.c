@@ -254,7 +254,7 @@ static CK_RV write_new_token(struct chsm_store *st, struct chsm_token_row *row)
     struct chsm_token_row old;
     bool found = false;
     CK_RV rv = CKR_OK;
-    CHSM_GUARD(chsm_db_begin_write(st));
+    CHSM_GUARD(chsm_db_begin_write_durable(st));
     CHSM_GUARD(chsm_token_row_read(st, row->slot, &old, &found));
     row->generation = found ? old.generation + 1 : 1;
     row->rev = found ? old.rev + 1 : 1;
@@ -305,7 +305,7 @@ static CK_RV spend_attempt(struct chsm_store *st, uint32_t slot, enum chsm_pin_k
 {
     bool found = false;
     CK_RV rv = CKR_OK;
-    CHSM_GUARD(chsm_db_begin_write(st));
+    CHSM_GUARD(chsm_db_begin_write_durable(st));
     CHSM_GUARD(chsm_token_row_read(st, slot, row, &found));
     CHSM_ENSURE(found, CKR_TOKEN_NOT_RECOGNIZED);
     struct chsm_pin_row *p = &row->pin[kind];
@@ -325,7 +325,7 @@ out:
 static CK_RV reset_attempts(struct chsm_store *st, uint32_t slot, enum chsm_pin_kind kind)
 {
     CK_RV rv = CKR_OK;
-    CHSM_GUARD(chsm_db_begin_write(st));
+    CHSM_GUARD(chsm_db_begin_write_durable(st));
     CHSM_GUARD(slot_stmt(st, kind == CHSM_PIN_SO ? STMT_FAILED_SET_SO : STMT_FAILED_SET_USER, slot, 0,
                          "reset failed logins"));
     CHSM_GUARD(chsm_db_commit(st));
@@ -370,7 +370,7 @@ static CK_RV update_pin(struct chsm_store *st, uint32_t slot, enum chsm_pin_kind
     bool found = false;
     sqlite3_stmt *s = NULL;
     CK_RV rv = CKR_OK;
-    CHSM_GUARD(chsm_db_begin_write(st));
+    CHSM_GUARD(chsm_db_begin_write_durable(st));
     CHSM_GUARD(chsm_token_row_read(st, slot, &row, &found));
     CHSM_ENSURE(found, CKR_TOKEN_NOT_RECOGNIZED);
     CHSM_GUARD(chsm_kh_mk_matches(mk, row.pub_key));

@@ -58,6 +58,17 @@ bool chsm_store_is_volatile(const struct chsm_store *st);
 uint32_t chsm_store_format_version(const struct chsm_store *st);
 
 /*
+ * Durability of object writes (docs/store-format.md, "Durability"). Every
+ * CKR_OK write survives the process being killed at any moment. By default
+ * (CHSM_STORE_DURABLE_CRASH) object puts/deletes are not fsync'd one by one
+ * (a power loss may roll back the newest ones; the store stays consistent);
+ * token init, PIN changes, failed-login counters and imports are always
+ * fsync'd. CHSM_STORE_DURABLE_POWER_LOSS fsyncs every write (~3x slower).
+ */
+enum chsm_store_durability { CHSM_STORE_DURABLE_CRASH = 0, CHSM_STORE_DURABLE_POWER_LOSS = 1 };
+void chsm_store_set_durability(struct chsm_store *st, enum chsm_store_durability d);
+
+/*
  * Advisory lock (flock on <dir>/craton_hsm.lock) for exclusive maintenance:
  * the daemon holds it while serving, restore takes it before touching the
  * store. CKR_FUNCTION_FAILED with an error record when another process holds

@@ -59,6 +59,8 @@ struct chsm_store {
     int lock_fd; /* -1 unless chsm_store_lock_exclusive succeeded */
     uint32_t format_version;
     int64_t last_data_version;
+    bool sync_full_default; /* chsm_store_set_durability: FULL for every write */
+    bool sync_full_now;     /* what the connection is set to */
     sqlite3_stmt *stmts[STMT_COUNT];
 };
 
@@ -87,6 +89,8 @@ CHSM_MUST_CHECK CK_RV chsm_db_rv(struct chsm_store *st, int rc, const char *what
 CHSM_MUST_CHECK CK_RV chsm_db_stmt(struct chsm_store *st, enum chsm_stmt_id id, sqlite3_stmt **out);
 CHSM_MUST_CHECK CK_RV chsm_db_exec(struct chsm_store *st, const char *sql);
 CHSM_MUST_CHECK CK_RV chsm_db_begin_write(struct chsm_store *st);
+/* A write whose commit must survive power loss (auth state): synchronous=FULL for this transaction. */
+CHSM_MUST_CHECK CK_RV chsm_db_begin_write_durable(struct chsm_store *st);
 CHSM_MUST_CHECK CK_RV chsm_db_begin_read(struct chsm_store *st);
 CHSM_MUST_CHECK CK_RV chsm_db_commit(struct chsm_store *st);
 void chsm_db_rollback(struct chsm_store *st);

@@ -20,6 +20,7 @@ void test_import_refusals(void **state);
 void test_token_blob_negative(void **state);
 void test_no_plaintext_on_disk(void **state);
 void test_fixture_v1_opens(void **state);
+void test_crash_kill(void **state);
 
 static void test_open_reopen_persists(void **state)
 {
@@ -390,6 +391,32 @@ static void test_volatile(void **state)
     chsm_secbuf_free(&mk);
 }
 
+static void test_durability_power_loss(void **state)
+{
+    (void)state;
+    const char *dir = t_tmpdir();
+    struct chsm_store *st = NULL;
+    struct chsm_secbuf mk = {0};
+    struct chsm_attrlist l;
+    struct t_seen seen = {0};
+    uint8_t id[CHSM_OBJECT_ID_LEN];
+    assert_int_equal(chsm_store_open(dir, &st), CKR_OK);
+    chsm_store_set_durability(st, CHSM_STORE_DURABLE_POWER_LOSS);
+    t_init_token(st, T_SLOT, &mk);
+    assert_int_equal(chsm_store_new_object_id(id), CKR_OK);
+    t_public_data(&l, "d", "v");
+    assert_int_equal(chsm_store_object_put(st, T_SLOT, &mk, id, &l, NULL), CKR_OK);
+    chsm_attrlist_free(&l);
+    chsm_store_set_durability(st, CHSM_STORE_DURABLE_CRASH);
+    assert_int_equal(chsm_store_object_delete(st, T_SLOT, id), CKR_OK);
+    assert_int_equal(t_changes(st, T_SLOT, 0, &mk, &seen, NULL), CKR_OK);
+    assert_int_equal(seen.n_upsert, 0);
+    assert_int_equal(seen.n_removed, 1);
+    chsm_store_close(st);
+    chsm_secbuf_free(&mk);
+    t_rmrf(dir);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -424,6 +451,8 @@ int main(void)
         cmocka_unit_test(test_token_blob_negative),
         cmocka_unit_test(test_no_plaintext_on_disk),
         cmocka_unit_test(test_fixture_v1_opens),
+        cmocka_unit_test(test_crash_kill),
+        cmocka_unit_test(test_durability_power_loss),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
