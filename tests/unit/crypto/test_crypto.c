@@ -453,5 +453,6 @@ int main(void)
     };
     int failed = cmocka_run_group_tests_name("foundation", tests, setup, teardown);
     failed += run_sign_tests();
+    failed += run_cipher_tests();
     return failed;
 }
