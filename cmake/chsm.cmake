@@ -11,6 +11,13 @@ if(CHSM_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+if(CHSM_FUZZ)
+  # Instrument every library for coverage so libFuzzer sees the code under test,
+  # not only the harness; the harness executables add -fsanitize=fuzzer to link.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # chsm_strict(target): the core's stricter warnings (conversion checks).
 function(chsm_strict target)
   target_compile_options(${target} PRIVATE -Wconversion -Wsign-conversion)
