@@ -28,15 +28,15 @@ static bool in(const CK_ATTRIBUTE_TYPE *set, size_t n, CK_ATTRIBUTE_TYPE t)
     return false;
 }
 
-enum chsm_attr_kind chsm_attr_kind(CK_ATTRIBUTE_TYPE type)
+enum chsm_dattr_kind chsm_dattr_kind(CK_ATTRIBUTE_TYPE type)
 {
     if (in(bool_attrs, CHSM_ARRAY_LEN(bool_attrs), type))
-        return CHSM_ATTR_BOOL;
+        return CHSM_DATTR_BOOL;
     if (in(ulong_attrs, CHSM_ARRAY_LEN(ulong_attrs), type))
-        return CHSM_ATTR_ULONG;
+        return CHSM_DATTR_ULONG;
     if (in(string_attrs, CHSM_ARRAY_LEN(string_attrs), type))
-        return CHSM_ATTR_STRING;
-    return CHSM_ATTR_BYTES;
+        return CHSM_DATTR_STRING;
+    return CHSM_DATTR_BYTES;
 }
 
 CK_RV chsm_dtmpl_from_proto(CratonHsm__V1__Attribute *const *inp, size_t n, struct chsm_dtmpl *out)
@@ -179,18 +179,18 @@ CK_RV chsm_dmech_from_proto(const CratonHsm__V1__Mechanism *inm, chsm_dmech_reso
     return mech_params(inm, out);
 }
 
-CK_RV chsm_attr_to_proto(CK_ATTRIBUTE_TYPE type, unsigned char *val, CK_ULONG len, CratonHsm__V1__Attribute *out)
+CK_RV chsm_dattr_to_proto(CK_ATTRIBUTE_TYPE type, unsigned char *val, CK_ULONG len, CratonHsm__V1__Attribute *out)
 {
     out->type = type;
-    switch (chsm_attr_kind(type)) {
-    case CHSM_ATTR_BOOL:
+    switch (chsm_dattr_kind(type)) {
+    case CHSM_DATTR_BOOL:
         if (len == sizeof(CK_BBOOL)) {
             out->value_case = CRATON_HSM__V1__ATTRIBUTE__VALUE_BOOL_VALUE;
             out->bool_value = val[0] != CK_FALSE;
             return CKR_OK;
         }
         break;
-    case CHSM_ATTR_ULONG:
+    case CHSM_DATTR_ULONG:
         if (len == sizeof(CK_ULONG)) {
             CK_ULONG v;
             memcpy(&v, val, sizeof v);
@@ -199,7 +199,7 @@ CK_RV chsm_attr_to_proto(CK_ATTRIBUTE_TYPE type, unsigned char *val, CK_ULONG le
             return CKR_OK;
         }
         break;
-    case CHSM_ATTR_STRING:
+    case CHSM_DATTR_STRING:
         /* protobuf strings must be UTF-8; the core stores labels as given, so
          * a label that is not valid text travels as bytes instead. */
         if (memchr(val, 0, len) == NULL) {
@@ -208,7 +208,7 @@ CK_RV chsm_attr_to_proto(CK_ATTRIBUTE_TYPE type, unsigned char *val, CK_ULONG le
             return CKR_OK;
         }
         break;
-    case CHSM_ATTR_BYTES:
+    case CHSM_DATTR_BYTES:
         break;
     }
     out->value_case = CRATON_HSM__V1__ATTRIBUTE__VALUE_BYTES_VALUE;

@@ -52,16 +52,16 @@ typedef bool (*chsm_dmech_resolver)(const char *name, CK_MECHANISM_TYPE *out);
 CHSM_MUST_CHECK CK_RV chsm_dmech_from_proto(const CratonHsm__V1__Mechanism *in, chsm_dmech_resolver resolve_name,
                                            struct chsm_dmech *out);
 
-enum chsm_attr_kind { CHSM_ATTR_BYTES, CHSM_ATTR_BOOL, CHSM_ATTR_ULONG, CHSM_ATTR_STRING };
+enum chsm_dattr_kind { CHSM_DATTR_BYTES, CHSM_DATTR_BOOL, CHSM_DATTR_ULONG, CHSM_DATTR_STRING };
 /* How an attribute's value travels in the proto (bool/ulong/string/bytes). */
-enum chsm_attr_kind chsm_attr_kind(CK_ATTRIBUTE_TYPE type);
+enum chsm_dattr_kind chsm_dattr_kind(CK_ATTRIBUTE_TYPE type);
 
 /*
  * Fill out (already initialised) from a value the core returned; out keeps
  * pointers into val for bytes/strings (string: val must be NUL-terminated
  * by the caller at val[len]).
  */
-CHSM_MUST_CHECK CK_RV chsm_attr_to_proto(CK_ATTRIBUTE_TYPE type, unsigned char *val, CK_ULONG len,
+CHSM_MUST_CHECK CK_RV chsm_dattr_to_proto(CK_ATTRIBUTE_TYPE type, unsigned char *val, CK_ULONG len,
                                         CratonHsm__V1__Attribute *out);
 
 /* Copy a blank-padded PKCS#11 text field into dst (NUL-terminated, trailing blanks dropped). */

@@ -115,7 +115,7 @@ static CK_RV get_one(struct chsm_hctx *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE 
     if (rv != CKR_OK)
         return rv;
     (*buf)[at.ulValueLen] = 0;
-    return chsm_attr_to_proto(type, *buf, at.ulValueLen, a);
+    return chsm_dattr_to_proto(type, *buf, at.ulValueLen, a);
 }
 
 CHSM_HANDLER(GetAttributeValue)

@@ -68,6 +68,12 @@ static int load_config(const char *path, struct chsm_config *cfg)
     return 0;
 }
 
+static void finalize_quietly(void)
+{
+    if (chsm_core_finalize() != CKR_OK)
+        chsm_log_err(CHSM_LOG_WARN, "craton-hsmd: finalize");
+}
+
 /* Self-tests run inside chsm_core_initialize; the log level is raised so
  * each "self-test" line reaches stderr (the journal) whatever CRATON_HSM_LOG says. */
 static int start_core(const struct chsm_config *cfg)
@@ -90,7 +96,7 @@ static int start_core(const struct chsm_config *cfg)
     rv = chsm_core_get_status(&st);
     if (rv != CKR_OK || !st.selftests_passed) {
         chsm_log(CHSM_LOG_ERROR, "self-test: FAILED (%u run)", rv == CKR_OK ? st.selftests_run : 0u);
-        (void)chsm_core_finalize();
+        finalize_quietly();
         chsm_log_set_level(prev);
         return EXIT_CORE;
     }
@@ -157,7 +163,7 @@ static int run(const struct chsm_config *cfg, enum chsm_transport tr)
     if (srv == NULL) {
         fprintf(stderr, "craton-hsmd: %s\n", msg);
         chsm_clients_shutdown();
-        (void)chsm_core_finalize();
+        finalize_quietly();
         return EXIT_LISTEN;
     }
     fprintf(stderr, "craton-hsmd: serving on %s (port %d, %s)\n", cfg->daemon.bind, chsm_server_port(srv),
@@ -220,7 +226,7 @@ int main(int argc, char **argv)
     if (!chsm_dispatch_self_check(msg, sizeof msg)) {
         fprintf(stderr, "craton-hsmd: internal: %s\n", msg);
         rc = 1;
-    } else if (!chsm_policy_check(&cfg, &tr, msg, sizeof msg)) {
+    } else if (!chsm_dpolicy_check(&cfg, &tr, msg, sizeof msg)) {
         fprintf(stderr, "craton-hsmd: refusing to start: %s\n", msg);
         rc = EXIT_POLICY;
     } else if (check_only) {

@@ -43,14 +43,14 @@ static bool split_bind(const char *bind, char *host, size_t hostlen, long *port)
     return true;
 }
 
-bool chsm_policy_bind_is_valid(const char *bind)
+bool chsm_dpolicy_bind_is_valid(const char *bind)
 {
     char host[256];
     long port;
     return split_bind(bind, host, sizeof host, &port);
 }
 
-bool chsm_policy_bind_is_loopback(const char *bind)
+bool chsm_dpolicy_bind_is_loopback(const char *bind)
 {
     char host[256];
     long port;
@@ -73,7 +73,7 @@ bool chsm_policy_bind_is_loopback(const char *bind)
     return false;
 }
 
-bool chsm_policy_key_mode_ok(const char *key_path, char *msg, size_t msglen)
+bool chsm_dpolicy_key_mode_ok(const char *key_path, char *msg, size_t msglen)
 {
     struct stat st;
 
@@ -105,18 +105,18 @@ static bool set(const char *s)
     return s != NULL && *s != '\0';
 }
 
-bool chsm_policy_check(const struct chsm_config *cfg, enum chsm_transport *out, char *msg, size_t msglen)
+bool chsm_dpolicy_check(const struct chsm_config *cfg, enum chsm_transport *out, char *msg, size_t msglen)
 {
     const char *bind = cfg->daemon.bind;
     bool cert = set(cfg->daemon.tls_cert), key = set(cfg->daemon.tls_key), ca = set(cfg->daemon.tls_client_ca);
     bool loop;
 
-    if (!chsm_policy_bind_is_valid(bind)) {
+    if (!chsm_dpolicy_bind_is_valid(bind)) {
         snprintf(msg, msglen, "daemon.bind: must be host:port or [ipv6]:port with a port 1..65535, got \"%s\"",
                  bind ? bind : "");
         return false;
     }
-    loop = chsm_policy_bind_is_loopback(bind);
+    loop = chsm_dpolicy_bind_is_loopback(bind);
     if (cert != key) {
         snprintf(msg, msglen, "daemon.tls_cert and daemon.tls_key must be set together (only %s is set)",
                  cert ? "tls_cert" : "tls_key");
@@ -148,7 +148,7 @@ bool chsm_policy_check(const struct chsm_config *cfg, enum chsm_transport *out, 
         !readable("tls_key", cfg->daemon.tls_key, msg, msglen) ||
         (ca && !readable("tls_client_ca", cfg->daemon.tls_client_ca, msg, msglen)))
         return false;
-    if (!chsm_policy_key_mode_ok(cfg->daemon.tls_key, msg, msglen))
+    if (!chsm_dpolicy_key_mode_ok(cfg->daemon.tls_key, msg, msglen))
         return false;
     *out = ca ? CHSM_TRANSPORT_MTLS : CHSM_TRANSPORT_TLS;
     return true;

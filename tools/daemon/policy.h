@@ -18,18 +18,18 @@
 enum chsm_transport { CHSM_TRANSPORT_PLAINTEXT, CHSM_TRANSPORT_TLS, CHSM_TRANSPORT_MTLS };
 
 /* True when bind ("host:port", "[v6]:port") names a loopback address. */
-bool chsm_policy_bind_is_loopback(const char *bind);
+bool chsm_dpolicy_bind_is_loopback(const char *bind);
 /* True when bind has the shape host:port with a port 1..65535. */
-bool chsm_policy_bind_is_valid(const char *bind);
+bool chsm_dpolicy_bind_is_valid(const char *bind);
 
 /*
  * Decide the transport for cfg->daemon. On refusal returns false and writes
  * one line (no trailing newline) into msg. Checks the key file's mode and
  * that every configured file is readable.
  */
-bool chsm_policy_check(const struct chsm_config *cfg, enum chsm_transport *out, char *msg, size_t msglen);
+bool chsm_dpolicy_check(const struct chsm_config *cfg, enum chsm_transport *out, char *msg, size_t msglen);
 
 /* The key-mode rule alone (also applied on SIGHUP reload). */
-bool chsm_policy_key_mode_ok(const char *key_path, char *msg, size_t msglen);
+bool chsm_dpolicy_key_mode_ok(const char *key_path, char *msg, size_t msglen);
 
 #endif

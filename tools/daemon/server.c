@@ -158,7 +158,7 @@ static grpc_ssl_certificate_config_reload_status fetch_config(void *user, grpc_s
                  cert == NULL ? srv->tls_cert : key == NULL ? srv->tls_key : srv->tls_client_ca);
         goto out;
     }
-    if (!chsm_policy_key_mode_ok(srv->tls_key, why, sizeof why)) {
+    if (!chsm_dpolicy_key_mode_ok(srv->tls_key, why, sizeof why)) {
         chsm_log(CHSM_LOG_ERROR, "tls: %s; keeping the certificates already loaded", why);
         goto out;
     }

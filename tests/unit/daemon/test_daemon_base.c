@@ -19,33 +19,33 @@
 static void test_loopback(void **state)
 {
     (void)state;
-    assert_true(chsm_policy_bind_is_loopback("127.0.0.1:5696"));
-    assert_true(chsm_policy_bind_is_loopback("127.8.9.1:1"));
-    assert_true(chsm_policy_bind_is_loopback("localhost:5696"));
-    assert_true(chsm_policy_bind_is_loopback("[::1]:5696"));
-    assert_true(chsm_policy_bind_is_loopback("[::ffff:127.0.0.1]:5696"));
-    assert_false(chsm_policy_bind_is_loopback("0.0.0.0:5696"));
-    assert_false(chsm_policy_bind_is_loopback("[::]:5696"));
-    assert_false(chsm_policy_bind_is_loopback("10.0.0.1:5696"));
-    assert_false(chsm_policy_bind_is_loopback("128.0.0.1:5696"));
-    assert_false(chsm_policy_bind_is_loopback("example.com:5696"));
-    assert_false(chsm_policy_bind_is_loopback("127.0.0.1"));
+    assert_true(chsm_dpolicy_bind_is_loopback("127.0.0.1:5696"));
+    assert_true(chsm_dpolicy_bind_is_loopback("127.8.9.1:1"));
+    assert_true(chsm_dpolicy_bind_is_loopback("localhost:5696"));
+    assert_true(chsm_dpolicy_bind_is_loopback("[::1]:5696"));
+    assert_true(chsm_dpolicy_bind_is_loopback("[::ffff:127.0.0.1]:5696"));
+    assert_false(chsm_dpolicy_bind_is_loopback("0.0.0.0:5696"));
+    assert_false(chsm_dpolicy_bind_is_loopback("[::]:5696"));
+    assert_false(chsm_dpolicy_bind_is_loopback("10.0.0.1:5696"));
+    assert_false(chsm_dpolicy_bind_is_loopback("128.0.0.1:5696"));
+    assert_false(chsm_dpolicy_bind_is_loopback("example.com:5696"));
+    assert_false(chsm_dpolicy_bind_is_loopback("127.0.0.1"));
 }
 
 static void test_bind_shape(void **state)
 {
     (void)state;
-    assert_true(chsm_policy_bind_is_valid("127.0.0.1:5696"));
-    assert_true(chsm_policy_bind_is_valid("[::1]:1"));
-    assert_false(chsm_policy_bind_is_valid(""));
-    assert_false(chsm_policy_bind_is_valid(NULL));
-    assert_false(chsm_policy_bind_is_valid("127.0.0.1:"));
-    assert_false(chsm_policy_bind_is_valid("127.0.0.1:0"));
-    assert_false(chsm_policy_bind_is_valid("127.0.0.1:65536"));
-    assert_false(chsm_policy_bind_is_valid("127.0.0.1:12ab"));
-    assert_false(chsm_policy_bind_is_valid("::1:5696"));
-    assert_false(chsm_policy_bind_is_valid("[::1]5696"));
-    assert_false(chsm_policy_bind_is_valid(":5696"));
+    assert_true(chsm_dpolicy_bind_is_valid("127.0.0.1:5696"));
+    assert_true(chsm_dpolicy_bind_is_valid("[::1]:1"));
+    assert_false(chsm_dpolicy_bind_is_valid(""));
+    assert_false(chsm_dpolicy_bind_is_valid(NULL));
+    assert_false(chsm_dpolicy_bind_is_valid("127.0.0.1:"));
+    assert_false(chsm_dpolicy_bind_is_valid("127.0.0.1:0"));
+    assert_false(chsm_dpolicy_bind_is_valid("127.0.0.1:65536"));
+    assert_false(chsm_dpolicy_bind_is_valid("127.0.0.1:12ab"));
+    assert_false(chsm_dpolicy_bind_is_valid("::1:5696"));
+    assert_false(chsm_dpolicy_bind_is_valid("[::1]5696"));
+    assert_false(chsm_dpolicy_bind_is_valid(":5696"));
 }
 
 struct files {
@@ -97,16 +97,16 @@ static void test_policy_plaintext(void **state)
     char msg[512];
     (void)state;
 
-    assert_true(chsm_policy_check(&c, &t, msg, sizeof msg));
+    assert_true(chsm_dpolicy_check(&c, &t, msg, sizeof msg));
     assert_int_equal(t, CHSM_TRANSPORT_PLAINTEXT);
     c.daemon.bind = (char *)"0.0.0.0:5696";
-    assert_false(chsm_policy_check(&c, &t, msg, sizeof msg));
+    assert_false(chsm_dpolicy_check(&c, &t, msg, sizeof msg));
     assert_non_null(strstr(msg, "not a loopback address"));
     /* allow_unauthenticated_tls never permits plaintext. */
     c.daemon.allow_unauthenticated_tls = true;
-    assert_false(chsm_policy_check(&c, &t, msg, sizeof msg));
+    assert_false(chsm_dpolicy_check(&c, &t, msg, sizeof msg));
     c.daemon.bind = (char *)"nonsense";
-    assert_false(chsm_policy_check(&c, &t, msg, sizeof msg));
+    assert_false(chsm_dpolicy_check(&c, &t, msg, sizeof msg));
     assert_non_null(strstr(msg, "daemon.bind"));
 }
 
@@ -120,31 +120,31 @@ static void test_policy_tls(void **state)
 
     make_files(&f, 0600);
     c.daemon.tls_cert = f.cert;
-    assert_false(chsm_policy_check(&c, &t, msg, sizeof msg)); /* cert without key */
+    assert_false(chsm_dpolicy_check(&c, &t, msg, sizeof msg)); /* cert without key */
     assert_non_null(strstr(msg, "together"));
     c.daemon.tls_key = f.key;
-    assert_false(chsm_policy_check(&c, &t, msg, sizeof msg)); /* non-loopback without client CA */
+    assert_false(chsm_dpolicy_check(&c, &t, msg, sizeof msg)); /* non-loopback without client CA */
     assert_non_null(strstr(msg, "mutual TLS"));
     c.daemon.allow_unauthenticated_tls = true;
-    assert_true(chsm_policy_check(&c, &t, msg, sizeof msg));
+    assert_true(chsm_dpolicy_check(&c, &t, msg, sizeof msg));
     assert_int_equal(t, CHSM_TRANSPORT_TLS);
     c.daemon.allow_unauthenticated_tls = false;
     c.daemon.tls_client_ca = f.ca;
-    assert_true(chsm_policy_check(&c, &t, msg, sizeof msg));
+    assert_true(chsm_dpolicy_check(&c, &t, msg, sizeof msg));
     assert_int_equal(t, CHSM_TRANSPORT_MTLS);
     /* loopback with TLS but no CA: fine (TLS is used because files are set). */
     c.daemon.bind = (char *)"127.0.0.1:5696";
     c.daemon.tls_client_ca = NULL;
-    assert_true(chsm_policy_check(&c, &t, msg, sizeof msg));
+    assert_true(chsm_dpolicy_check(&c, &t, msg, sizeof msg));
     assert_int_equal(t, CHSM_TRANSPORT_TLS);
     /* CA without cert/key */
     c.daemon.tls_cert = c.daemon.tls_key = NULL;
     c.daemon.tls_client_ca = f.ca;
-    assert_false(chsm_policy_check(&c, &t, msg, sizeof msg));
+    assert_false(chsm_dpolicy_check(&c, &t, msg, sizeof msg));
     /* unreadable file */
     c.daemon.tls_cert = (char *)"/nonexistent/server.crt";
     c.daemon.tls_key = f.key;
-    assert_false(chsm_policy_check(&c, &t, msg, sizeof msg));
+    assert_false(chsm_dpolicy_check(&c, &t, msg, sizeof msg));
     assert_non_null(strstr(msg, "tls_cert"));
     drop_files(&f);
 }
@@ -160,20 +160,20 @@ static void test_policy_key_mode(void **state)
     make_files(&f, 0644);
     c.daemon.tls_cert = f.cert;
     c.daemon.tls_key = f.key;
-    assert_false(chsm_policy_check(&c, &t, msg, sizeof msg));
+    assert_false(chsm_dpolicy_check(&c, &t, msg, sizeof msg));
     assert_non_null(strstr(msg, f.key));
     assert_non_null(strstr(msg, "mode 0644"));
     assert_non_null(strstr(msg, "readable by group or others"));
     assert_int_equal(chmod(f.key, 0640), 0);
-    assert_false(chsm_policy_key_mode_ok(f.key, msg, sizeof msg));
+    assert_false(chsm_dpolicy_key_mode_ok(f.key, msg, sizeof msg));
     snprintf(mode, sizeof mode, "%04o", 0640);
     assert_non_null(strstr(msg, mode));
     assert_int_equal(chmod(f.key, 0400), 0);
-    assert_true(chsm_policy_key_mode_ok(f.key, msg, sizeof msg));
+    assert_true(chsm_dpolicy_key_mode_ok(f.key, msg, sizeof msg));
     assert_int_equal(chmod(f.key, 0600), 0);
-    assert_true(chsm_policy_check(&c, &t, msg, sizeof msg));
+    assert_true(chsm_dpolicy_check(&c, &t, msg, sizeof msg));
     drop_files(&f);
-    assert_false(chsm_policy_key_mode_ok(f.key, msg, sizeof msg)); /* gone */
+    assert_false(chsm_dpolicy_key_mode_ok(f.key, msg, sizeof msg)); /* gone */
 }
 
 static void test_errmap(void **state)
@@ -328,19 +328,19 @@ static void test_attr_out(void **state)
     (void)state;
     craton_hsm__v1__attribute__init(&a);
 
-    assert_int_equal(chsm_attr_to_proto(CKA_SENSITIVE, &b, 1, &a), CKR_OK);
+    assert_int_equal(chsm_dattr_to_proto(CKA_SENSITIVE, &b, 1, &a), CKR_OK);
     assert_int_equal(a.value_case, CRATON_HSM__V1__ATTRIBUTE__VALUE_BOOL_VALUE);
     assert_true(a.bool_value);
-    assert_int_equal(chsm_attr_to_proto(CKA_CLASS, (unsigned char *)&ul, sizeof ul, &a), CKR_OK);
+    assert_int_equal(chsm_dattr_to_proto(CKA_CLASS, (unsigned char *)&ul, sizeof ul, &a), CKR_OK);
     assert_int_equal(a.value_case, CRATON_HSM__V1__ATTRIBUTE__VALUE_ULONG_VALUE);
     assert_int_equal(a.ulong_value, CKO_SECRET_KEY);
-    assert_int_equal(chsm_attr_to_proto(CKA_LABEL, (unsigned char *)label, 3, &a), CKR_OK);
+    assert_int_equal(chsm_dattr_to_proto(CKA_LABEL, (unsigned char *)label, 3, &a), CKR_OK);
     assert_int_equal(a.value_case, CRATON_HSM__V1__ATTRIBUTE__VALUE_STRING_VALUE);
     assert_string_equal(a.string_value, "lbl");
     /* a bool attribute of the wrong size travels as bytes rather than being misread */
-    assert_int_equal(chsm_attr_to_proto(CKA_SENSITIVE, (unsigned char *)&ul, sizeof ul, &a), CKR_OK);
+    assert_int_equal(chsm_dattr_to_proto(CKA_SENSITIVE, (unsigned char *)&ul, sizeof ul, &a), CKR_OK);
     assert_int_equal(a.value_case, CRATON_HSM__V1__ATTRIBUTE__VALUE_BYTES_VALUE);
-    assert_int_equal(chsm_attr_kind(CKA_EC_PARAMS), CHSM_ATTR_BYTES);
+    assert_int_equal(chsm_dattr_kind(CKA_EC_PARAMS), CHSM_DATTR_BYTES);
 }
 
 static void test_padded(void **state)
