@@ -81,7 +81,9 @@ static int build(struct adm *a, struct adm_in *in, const char *tmp)
     CK_RV rv = chsm_store_open(tmp, &st);
     if (rv != CKR_OK)
         return adm_fail_rv(rv, "cannot create the new store", "check the parent directory is writable");
-    rv = chsm_store_import_token(st, h->slot, h->token_blob, h->token_blob_len);
+    rv = chsm_store_import_begin(st);
+    if (rv == CKR_OK)
+        rv = chsm_store_import_token(st, h->slot, h->token_blob, h->token_blob_len);
     adm_progress_start(&pr, a, "restore", h->object_count);
     while (rv == CKR_OK) {
         struct chsm_archive_row ar;
@@ -102,6 +104,11 @@ static int build(struct adm *a, struct adm_in *in, const char *tmp)
         adm_progress_step(&pr, ++n);
     }
     adm_progress_end(&pr);
+    /* One transaction: a failure anywhere leaves the scratch store empty (and it is removed anyway). */
+    if (rv == CKR_OK)
+        rv = chsm_store_import_commit(st);
+    else
+        chsm_store_import_abort(st);
     if (rv == CKR_OK)
         rv = chsm_store_token_get(st, h->slot, &ts);
     if (rv == CKR_OK && (!ts.initialized || ts.object_count != h->object_count))

@@ -1,13 +1,6 @@
 /* Commands of the later phases (issue 6 steps 5-6): refused clearly until they land. */
 #include "admin.h"
 
-int cmd_key(struct adm *a)
-{
-    CHSM_UNUSED(a);
-    return adm_fail(ADM_FAILED, "'key' commands are not available in this build yet; use a PKCS#11 tool "
-                    "(pkcs11-tool --module libcraton_hsm.so) meanwhile");
-}
-
 int cmd_manifest(struct adm *a)
 {
     CHSM_UNUSED(a);

@@ -108,7 +108,7 @@ int adm_restore_audit(struct adm *a, const struct chsm_config *cfg, const struct
         rc = adm_audit_archive_head(arch, &seq, hash, file, sizeof(file));
         if (rc != ADM_OK)
             goto out;
-        snprintf(detail, sizeof(detail), "restore of serial %s; chained from %s", h->serial, file);
+        snprintf(detail, sizeof(detail), "restore of serial %s; chained from %.400s", h->serial, file);
     }
     if (stat(log, &sb) == 0 && sb.st_size > 0) {
         rc = append_restore_event(cfg, detail);

@@ -1,0 +1,232 @@
+#!/bin/bash
+# End-to-end: the spec's backup and recovery procedures performed literally
+# with craton-hsm-admin (../shared/spec/backup-and-recovery.txt), plus every
+# refusal asserting the exit code, the message, and that nothing on disk
+# changed (recursive sha256 listing before/after).
+# Usage: test_backup_restore.sh PATH/TO/craton-hsm-admin
+set -u
+ADMIN=${1:?usage: $0 PATH/TO/craton-hsm-admin}
+[ -x "$ADMIN" ] || { echo "FAIL: $ADMIN is not built"; exit 1; }
+for tool in gpg flock tar openssl sha256sum; do
+    command -v $tool >/dev/null || { echo "FAIL: missing dependency $tool"; exit 1; }
+done
+W=$(mktemp -d /tmp/chsm-admin-e2e.XXXXXX)
+HOLDER=
+cleanup() { [ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null; rm -rf "$W"; }
+trap cleanup EXIT
+cd "$W"
+export CRATON_HSM_LOG=error
+PASS=0
+fail() { echo "FAIL: $*"; [ -f "$W/scratch/err" ] && sed 's/^/  stderr: /' "$W/scratch/err"; exit 1; }
+ok() { PASS=$((PASS+1)); echo "ok $PASS - $*"; }
+adm() { "$ADMIN" "$@"; }
+
+# snap: recursive listing of every path, mode and content hash under $W (minus scratch files).
+snap() { (cd "$W" && find . -path ./scratch -prune -o -printf '%p %m\n' | sort;
+          find . -path ./scratch -prune -o -type f -print0 | sort -z | xargs -0 sha256sum) }
+
+# neg CODE PATTERN cmd...: must exit CODE, print PATTERN on stderr in one line, and change nothing.
+neg() {
+    local code=$1 pat=$2; shift 2
+    local before after rc
+    before=$(snap)
+    "$@" >"$W/scratch/out" 2>"$W/scratch/err"; rc=$?
+    after=$(snap)
+    [ "$rc" -eq "$code" ] || fail "expected exit $code, got $rc: $*"
+    grep -q -- "$pat" "$W/scratch/err" || fail "stderr lacks '$pat': $*"
+    [ "$(grep -c '^craton-hsm-admin: ' "$W/scratch/err")" -ge 1 ] || fail "no one-line error: $*"
+    [ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") | head; fail "disk changed: $*"; }
+    ok "refused ($code) $pat"
+}
+
+mkdir -p scratch host1/audit
+printf 'so-pin-1234\n' > so.pin
+printf 'user-pin-5678\n' > user.pin
+chmod 600 so.pin user.pin
+
+mkconfig() { # mkconfig FILE ROOT [SERIAL] [LABEL] [ITER]
+    cat > "$1" <<EOC
+[token]
+label = "${4:-Craton HSM}"
+serial_number = "${3:-0000000000000001}"
+storage_path = "$2/store"
+
+[security]
+pbkdf2_iterations = ${5:-100000}
+
+[audit]
+log_path = "$2/audit/craton_hsm_audit.jsonl"
+EOC
+}
+mkconfig host1.toml "$W/host1"
+export CRATON_HSM_CONFIG=$W/host1.toml
+
+# ---- config check (the spec's pbkdf2_iterations floor example) ----
+adm config check > scratch/out 2>"$W/scratch/err" || fail "valid config rejected"
+ok "config check accepts a valid config"
+mkconfig scratch/low.toml "$W/host1" 0000000000000001 "Craton HSM" 50000
+adm config check --config scratch/low.toml > scratch/out 2>"$W/scratch/err"; rc=$?
+[ $rc -eq 1 ] || fail "low pbkdf2 config: exit $rc"
+grep -q "pbkdf2_iterations" scratch/out || fail "problem does not name the field"
+grep -q "100000" scratch/out || fail "problem does not name the floor"
+ok "config check refuses pbkdf2_iterations below the floor, naming field and floor"
+
+# ---- token setup and objects ----
+adm token init --label "prod token" --so-pin-file so.pin > scratch/out 2>"$W/scratch/err" || fail "token init"
+adm pin reset --so-pin-file so.pin --new-pin-file user.pin > scratch/out 2>"$W/scratch/err" || fail "pin reset"
+head -c 32 /dev/urandom > aes1.raw
+adm key import --file aes1.raw --type aes:256 --label imported-aes --pin-file user.pin > scratch/out 2>"$W/scratch/err" \
+    || fail "key import aes"
+ok "key import of a raw AES-256 key"
+adm key generate --type ed25519 --label known-key --pin-file user.pin > scratch/out 2>"$W/scratch/err" || fail "key generate ed25519"
+adm key generate --type aes:256 --label wrap-key --pin-file user.pin > scratch/out 2>"$W/scratch/err" || fail "key generate aes"
+adm key generate --type ec:p256 --label ec-key --pin-file user.pin > scratch/out 2>"$W/scratch/err" || fail "key generate ec"
+adm key list --pin-file user.pin > scratch/out 2>"$W/scratch/err" || fail "key list"
+grep -q known-key scratch/out || fail "key list lacks known-key"
+ok "token init, pin reset, key generate (ed25519, aes:256, ec:p256), key list"
+printf 'known test payload\n' > payload.bin
+adm key sign --label known-key --in payload.bin --out known.sig --pin-file user.pin 2>"$W/scratch/err" || fail "key sign"
+adm key verify --label known-key --in payload.bin --signature known.sig --pin-file user.pin >scratch/out 2>"$W/scratch/err" || fail "key verify"
+ok "pre-recorded signature made with the known key"
+adm --json token info > info1.json 2>"$W/scratch/err" || fail "token info"
+grep -q '"object_count":6' info1.json || fail "expected 6 objects: $(cat info1.json)"
+grep -q '"label":"prod token"' info1.json || fail "label missing: $(cat info1.json)"
+ok "token info --json: label, 6 objects"
+
+# ---- Backup procedure (spec command line, then the file/env forms) ----
+adm audit rotate > scratch/out 2>"$W/scratch/err" || fail "audit rotate"
+adm backup --pin "$(cat so.pin)" --output backup-20260101.enc 2>"$W/scratch/err" || fail "backup"
+grep -q "visible" "$W/scratch/err" || fail "--pin VALUE did not warn"
+[ "$(stat -c %a backup-20260101.enc)" = 600 ] || fail "archive mode is not 0600"
+ls backup-20260101.enc.tmp.* >/dev/null 2>&1 && fail "temporary file left behind"
+ok "backup --pin <SO_PIN> --output backup-YYYYMMDD.enc (mode 0600, --pin warning)"
+adm backup verify --input backup-20260101.enc --pin-file so.pin > scratch/verify.txt 2>"$W/scratch/err" || fail "backup verify"
+grep -q "integrity: ok (6 objects" scratch/verify.txt || fail "verify listing: $(cat scratch/verify.txt)"
+grep -q "known-key" scratch/verify.txt || fail "verify does not list labels"
+ok "backup verify decrypts and lists without extracting"
+for s in so-pin-1234 user-pin-5678; do
+    grep -q "$s" backup-20260101.enc && fail "PIN bytes found in the archive"
+done
+python3 - backup-20260101.enc aes1.raw <<'EOP' || fail "raw AES key bytes found in the archive"
+import sys
+d = open(sys.argv[1], 'rb').read(); k = open(sys.argv[2], 'rb').read()
+sys.exit(1 if k in d or k[:16] in d or k[16:] in d else 0)
+EOP
+ok "no PIN and no imported key bytes in the archive"
+
+# ---- Refusals (exit code, message, nothing changed) ----
+cp backup-20260101.enc scratch/src.enc
+tamper() { # tamper OFFSET OUT
+    cp scratch/src.enc "$2"; printf '\xff' | dd of="$2" bs=1 seek="$1" conv=notrunc status=none
+    chmod 600 "$2"
+}
+SIZE=$(stat -c %s backup-20260101.enc)
+mkdir -p tampered
+tamper 40 tampered/header.enc
+tamper $((SIZE / 2)) tampered/body.enc
+tamper $((SIZE - 1)) tampered/tag.enc
+head -c $((SIZE * 2 / 3)) backup-20260101.enc > tampered/truncated.enc
+cp backup-20260101.enc tampered/newer.enc; printf '\x03\x00' | dd of=tampered/newer.enc bs=1 seek=11 conv=notrunc status=none
+printf 'so-pin-WRONG\n' > wrong.pin
+
+neg 5 "already exists" adm restore --pin-file so.pin --input backup-20260101.enc
+neg 5 "already exists" adm backup --pin-file so.pin --output backup-20260101.enc
+# A wrong SO PIN on backup is checked by the store, so it counts toward the lockout (the only change).
+adm backup --pin-file wrong.pin --output x.enc 2>"$W/scratch/err"; rc=$?
+[ $rc -eq 3 ] && grep -q "wrong SO PIN" "$W/scratch/err" && [ ! -e x.enc ] || fail "backup with a wrong SO PIN: exit $rc"
+adm --json token info | grep -q '"so_pin":{"failed":1' || fail "failed SO attempt not counted"
+ok "refused (3) backup with a wrong SO PIN, attempt counted, no output"
+# Restores below target an empty host (host2) so that only the named rule can refuse.
+mkdir -p host2/audit
+mkconfig host2.toml "$W/host2"
+export CRATON_HSM_CONFIG=$W/host2.toml
+neg 3 "SO PIN does not open" adm restore --pin-file wrong.pin --input backup-20260101.enc
+neg 3 "SO PIN does not open" adm restore --pin-file user.pin --input backup-20260101.enc
+neg 4 "damaged or tampered" adm restore --pin-file so.pin --input tampered/header.enc
+neg 4 "damaged or tampered" adm restore --pin-file so.pin --input tampered/body.enc
+neg 4 "damaged or tampered" adm restore --pin-file so.pin --input tampered/tag.enc
+neg 4 "truncated" adm restore --pin-file so.pin --input tampered/truncated.enc
+neg 4 "damaged or tampered" adm backup verify --pin-file so.pin --input tampered/body.enc
+neg 5 "archive format version 3 is newer than this craton-hsm-admin supports (1)" \
+    adm restore --pin-file so.pin --input tampered/newer.enc
+neg 1 "cannot read archive" adm restore --pin-file so.pin --input does-not-exist.enc
+mkconfig scratch/serial.toml "$W/host2" 0000000000000009
+neg 5 "serial_number" adm restore --config scratch/serial.toml --pin-file so.pin --input backup-20260101.enc
+mkconfig scratch/label.toml "$W/host2" 0000000000000001 "Other Label"
+neg 5 "label" adm restore --config scratch/label.toml --pin-file so.pin --input backup-20260101.enc
+# An archive from another token (different serial) refused by a config of this token.
+mkdir -p other/audit
+mkconfig other.toml "$W/other" 0000000000000002
+adm --config other.toml token init --label other --so-pin-file so.pin >scratch/out 2>"$W/scratch/err" || fail "other token init"
+adm --config other.toml backup --pin-file so.pin --output other.enc 2>"$W/scratch/err" || fail "other backup"
+neg 5 "serial_number" adm restore --pin-file so.pin --input other.enc
+# A daemon holding the store's advisory lock.
+mkdir -p host2/store && chmod 700 host2/store
+flock -x host2/store/craton_hsm.lock sleep 60 & HOLDER=$!
+sleep 0.5
+neg 5 "running daemon" adm restore --pin-file so.pin --input backup-20260101.enc
+kill $HOLDER; wait $HOLDER 2>/dev/null; HOLDER=
+rm -rf host2/store
+
+# ---- Restore to the same host (spec procedure) ----
+export CRATON_HSM_CONFIG=$W/host1.toml
+# sudo systemctl stop craton-hsm   (no daemon runs in this test)
+mv host1/store host1/store.quarantine.$(date +%s)
+adm restore --pin "$(cat so.pin)" --input backup-20260101.enc 2>"$W/scratch/err" || fail "same-host restore"
+adm --json token info > info2.json 2>"$W/scratch/err" || fail "token info after restore"
+diff <(sed 's/"store_path":"[^"]*",//' info1.json) <(sed 's/"store_path":"[^"]*",//' info2.json) >/dev/null \
+    || fail "token info differs after restore: $(cat info2.json)"
+adm key verify --label known-key --in payload.bin --signature known.sig --pin-file user.pin >scratch/out 2>"$W/scratch/err" \
+    || fail "known signature no longer verifies"
+adm key sign --label known-key --in payload.bin --out scratch/again.sig --pin-file user.pin 2>"$W/scratch/err" || fail "sign"
+cmp -s scratch/again.sig known.sig || fail "Ed25519 signature after restore differs from the pre-recorded one"
+adm audit verify > scratch/out 2>"$W/scratch/err" || fail "audit chain broken after same-host restore"
+ok "restore to the same host: quarantine with mv, restore, token info identical, known signature matches, audit verifies"
+
+# --force moves an existing store aside itself.
+adm restore --pin-file so.pin --input backup-20260101.enc --force 2>"$W/scratch/err" || fail "restore --force"
+ls -d host1/store.quarantine.* | wc -l | grep -q 2 || fail "--force did not quarantine the old store"
+ok "restore --force quarantines the existing store as store.quarantine.<unix time>"
+
+# ---- Restore to a new host (second config and directory tree, TLS 0600) ----
+export CRATON_HSM_CONFIG=$W/host2.toml
+mkdir -p host2/tls
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=hsm -days 1 \
+    -keyout host2/tls/key.pem -out host2/tls/cert.pem >/dev/null 2>&1 || fail "openssl"
+chmod 600 host2/tls/key.pem host2/tls/cert.pem
+adm restore --pin-file so.pin --input backup-20260101.enc --audit-archive "$W/host1/audit" 2>"$W/scratch/err" \
+    || fail "new-host restore"
+adm --json token info > info3.json 2>"$W/scratch/err" || fail "token info on new host"
+grep -q '"object_count":6' info3.json && grep -q '"label":"prod token"' info3.json || fail "new host facts: $(cat info3.json)"
+adm key sign --label known-key --in payload.bin --out scratch/new.sig --pin-file user.pin 2>"$W/scratch/err" || fail "sign on new host"
+cmp -s scratch/new.sig known.sig || fail "known signature differs on the new host"
+SEGS=$(ls host1/audit/craton_hsm_audit.jsonl.[0-9]* | sort | tr '\n' ' ')
+adm audit verify --segments "$W/host1/audit" --log "$W/host2/audit/craton_hsm_audit.jsonl" >scratch/out 2>"$W/scratch/err" \
+    || fail "new log does not chain from the most recent archived segment"
+ok "restore to a new host: object count and label match, known signature matches, audit chains from archived segment"
+
+# ---- Raw file copy of a stopped store ----
+export CRATON_HSM_CONFIG=$W/host1.toml
+tar czf store.tgz -C "$W/host1" store || fail "tar"
+mkdir -p host3/audit && tar xzf store.tgz -C host3 || fail "untar"
+mkconfig host3.toml "$W/host3"
+adm --config host3.toml --json token info > info4.json 2>"$W/scratch/err" || fail "token info on tar copy"
+grep -q '"object_count":6' info4.json || fail "tar copy facts: $(cat info4.json)"
+adm --config host3.toml key sign --label known-key --in payload.bin --out scratch/tar.sig --pin-file user.pin 2>"$W/scratch/err" \
+    || fail "sign from tar copy"
+cmp -s scratch/tar.sig known.sig || fail "known signature differs from tar copy"
+ok "raw tar copy of a stopped store is a valid store"
+
+# ---- gpg escrow pipelines ----
+export GNUPGHOME=$W/gnupg; mkdir -m 700 "$GNUPGHOME"
+gpg --batch --passphrase '' --quick-gen-key backup@example.com default default never >/dev/null 2>&1 || fail "gpg key"
+adm backup --pin-file so.pin --output - | gpg --batch --trust-model always --encrypt --recipient backup@example.com > bundle.gpg \
+    || fail "backup | gpg --encrypt"
+mkdir -p host4/audit; mkconfig host4.toml "$W/host4"
+gpg --batch --decrypt bundle.gpg 2>/dev/null | adm --config host4.toml restore --pin-file so.pin --input - 2>"$W/scratch/err" \
+    || fail "gpg --decrypt | restore --input -"
+adm --config host4.toml --json token info > info5.json 2>"$W/scratch/err" || fail "token info host4"
+grep -q '"object_count":6' info5.json || fail "gpg pipeline facts: $(cat info5.json)"
+ok "gpg escrow pipelines: backup --output - | gpg --encrypt, gpg --decrypt | restore --input -"
+
+echo "PASS: $PASS checks"
