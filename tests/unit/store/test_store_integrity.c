@@ -147,6 +147,7 @@ void test_tamper(void **state)
     assert_int_equal(seen.n_bad, 2);
     assert_true(t_has_id(seen.bad, 2, a) && t_has_id(seen.bad, 2, b));
     assert_int_equal(seen.n_upsert, 1);
+    t_seen_reset(&seen);
     raw_set(dir, T_SLOT, a, "pub_blob", pa, na);
     raw_set(dir, T_SLOT, b, "pub_blob", pb, nb);
     /* a secret part moved to the public column of the same object: the part kind is in the AAD */
