@@ -1,0 +1,12 @@
+# fuzz_daemon: request messages through craton-hsmd's dispatch layer (no gRPC).
+if(TARGET chsm_daemon_dispatch)
+  chsm_fuzzer(daemon DEPS chsm_daemon_dispatch)
+  target_include_directories(fuzz_daemon PRIVATE ${PROJECT_SOURCE_DIR}/tools/daemon)
+  if(CHSM_FUZZ)
+    foreach(lib chsm_daemon_dispatch chsm_daemon_base chsm_core chsm_common)
+      if(TARGET ${lib})
+        target_compile_options(${lib} PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
+      endif()
+    endforeach()
+  endif()
+endif()
