@@ -97,7 +97,8 @@ CK_RV chsm_core_audit(const char *event, int64_t slot, uint64_t session, CK_USER
     char lbuf[129] = "";
     if (label != NULL) {
         size_t n = label->len < sizeof(lbuf) - 1 ? label->len : sizeof(lbuf) - 1;
-        memcpy(lbuf, label->value, n);
+        if (n > 0)
+            memcpy(lbuf, label->value, n);
         lbuf[n] = '\0';
     }
     struct chsm_audit_event ev = {
