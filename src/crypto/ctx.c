@@ -66,10 +66,38 @@ static void state_free(struct chsm_crypto_state *s)
     EVP_KDF_free(s->pbkdf2);
     EVP_KDF_free(s->hkdf);
     EVP_RAND_free(s->ctr_drbg);
+    EVP_KDF_free(s->x963);
+    for (size_t i = 0; i < 5; i++)
+        EVP_MAC_CTX_free(s->hmac_tmpl[i]);
     if (s->prov != NULL)
         (void)OSSL_PROVIDER_unload(s->prov);
     OSSL_LIB_CTX_free(s->lib);
     memset(s, 0, sizeof(*s));
+}
+
+/* One keyless HMAC EVP_MAC_CTX per digest, dup'ed per operation (no per-call fetch). */
+CHSM_MUST_CHECK static CK_RV mac_templates(struct chsm_crypto_state *s)
+{
+    CK_RV rv = CKR_OK;
+    OSSL_PARAM p[2];
+    for (size_t i = 0; i < 5; i++) {
+        s->hmac_tmpl[i] = EVP_MAC_CTX_new(s->hmac);
+        p[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)(uintptr_t)md_names[i], 0);
+        p[1] = OSSL_PARAM_construct_end();
+        CHSM_ENSURE(s->hmac_tmpl[i] != NULL && EVP_MAC_CTX_set_params(s->hmac_tmpl[i], p) == 1,
+                    CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "HMAC template"));
+    }
+out:
+    return rv;
+}
+
+const EVP_MAC_CTX *chsm_hmac_template(CK_MECHANISM_TYPE mech)
+{
+    const EVP_MD *md = chsm_md_for_mech(mech);
+    for (size_t i = 0; md != NULL && i < 5; i++)
+        if (chsm_crypto_g.md[i] == md)
+            return chsm_crypto_g.hmac_tmpl[i];
+    return NULL;
 }
 
 CHSM_MUST_CHECK static CK_RV fetch_all(struct chsm_crypto_state *s)
@@ -88,9 +116,11 @@ CHSM_MUST_CHECK static CK_RV fetch_all(struct chsm_crypto_state *s)
     s->pbkdf2 = EVP_KDF_fetch(s->lib, "PBKDF2", NULL);
     s->hkdf = EVP_KDF_fetch(s->lib, "HKDF", NULL);
     s->ctr_drbg = EVP_RAND_fetch(s->lib, "CTR-DRBG", NULL);
+    s->x963 = EVP_KDF_fetch(s->lib, "X963KDF", NULL);
     CHSM_ENSURE(s->hmac != NULL && s->cmac != NULL && s->pbkdf2 != NULL && s->hkdf != NULL &&
-                    s->ctr_drbg != NULL,
+                    s->ctr_drbg != NULL && s->x963 != NULL,
                 CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "fetch MAC/KDF/RAND"));
+    CHSM_GUARD(mac_templates(s));
 out:
     return rv;
 }

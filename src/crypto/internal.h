@@ -47,6 +47,8 @@ struct chsm_crypto_state {
     EVP_KDF *pbkdf2;
     EVP_KDF *hkdf;
     EVP_RAND *ctr_drbg;
+    EVP_KDF *x963;
+    EVP_MAC_CTX *hmac_tmpl[5]; /* SHA-1, 224, 256, 384, 512: digest bound, no key */
 };
 
 /* The live state; NULL fields before init. Only valid between init and fini. */
@@ -79,6 +81,9 @@ const EVP_CIPHER *chsm_aes_cipher(enum chsm_cipher_id base, size_t key_len);
 /* One-shot AES KW (RFC 3394) / KWP (RFC 5649) with any AES KEK length; out holds in_len + 16. */
 CHSM_MUST_CHECK CK_RV chsm_aes_kw_run(enum chsm_cipher_id base, int enc, const uint8_t *kek, size_t kek_len,
                                       const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
+
+/* Keyless HMAC templates to EVP_MAC_CTX_dup per operation; NULL when unsupported. */
+const EVP_MAC_CTX *chsm_hmac_template(CK_MECHANISM_TYPE mech);
 
 /* DRBG internals (rand.c), driven by ctx.c. */
 CHSM_MUST_CHECK CK_RV chsm_rand_start(void);

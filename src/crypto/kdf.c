@@ -81,18 +81,14 @@ CK_RV chsm_hmac_sha256(const uint8_t *key, size_t key_len, const void *in, size_
 {
     CK_RV rv = CKR_OK;
     EVP_MAC_CTX *m = NULL;
-    OSSL_PARAM p[2];
     size_t len = 0;
-    static char digest[] = "SHA2-256";
     ERR_set_mark();
     CHSM_GUARD(chsm_crypto_ready());
     CHSM_ENSURE((key != NULL || key_len == 0) && (in != NULL || n == 0) && out != NULL, CKR_ARGUMENTS_BAD);
-    m = EVP_MAC_CTX_new(chsm_crypto_g.hmac);
-    CHSM_ENSURE(m != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "EVP_MAC_CTX_new"));
-    p[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
-    p[1] = OSSL_PARAM_construct_end();
+    m = EVP_MAC_CTX_dup(chsm_hmac_template(CKM_SHA256_HMAC)); /* digest already bound: no fetch */
+    CHSM_ENSURE(m != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "EVP_MAC_CTX_dup"));
     /* An empty key is legal HMAC; OpenSSL wants a non-NULL pointer for it. */
-    CHSM_ENSURE(EVP_MAC_init(m, key_len ? key : (const uint8_t *)"", key_len, p) == 1 &&
+    CHSM_ENSURE(EVP_MAC_init(m, key_len ? key : (const uint8_t *)"", key_len, NULL) == 1 &&
                     EVP_MAC_update(m, in, n) == 1 && EVP_MAC_final(m, out, &len, 32) == 1,
                 CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "HMAC-SHA256"));
 out:

@@ -57,7 +57,13 @@ CK_RV chsm_pkey_wrap(EVP_PKEY *pkey, bool is_private, struct chsm_pkey **out)
         kind = CHSM_PKEY_ED448, c = &curves[4];
     } else if (EVP_PKEY_is_a(pkey, "EC") &&
                EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) == 1) {
+        char enc[32] = "";
         kind = CHSM_PKEY_EC;
+        /* Only named curves: explicit parameters (even ones equal to a named curve) are an
+         * invalid-curve risk and cannot be expressed as the CKA_EC_PARAMS OID we export. */
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, enc, sizeof(enc), NULL) == 1 &&
+            strcmp(enc, OSSL_PKEY_EC_ENCODING_EXPLICIT) == 0)
+            CHSM_BAIL(CHSM_ERR(CKR_CURVE_NOT_SUPPORTED, CHSM_LAYER_CRYPTO, "explicit EC parameters"));
         for (size_t i = 0; i < 3; i++)
             if (strcmp(group, curves[i].name) == 0 || (i == 0 && strcmp(group, "prime256v1") == 0) ||
                 (i == 1 && strcmp(group, "secp384r1") == 0) || (i == 2 && strcmp(group, "secp521r1") == 0))
@@ -204,7 +210,7 @@ CHSM_MUST_CHECK static CK_RV ec_pub_from_priv(const struct chsm_curve *c, const 
                                               size_t *pub_len)
 {
     CK_RV rv = CKR_OK;
-    EC_GROUP *g = EC_GROUP_new_by_curve_name_ex(chsm_crypto_g.lib, NULL, OBJ_sn2nid(c->name));
+    EC_GROUP *g = EC_GROUP_new_by_curve_name_ex(chsm_crypto_g.lib, NULL, EC_curve_nist2nid(c->name));
     EC_POINT *pt = g != NULL ? EC_POINT_new(g) : NULL;
     CHSM_ENSURE(pt != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "EC group"));
     CHSM_ENSURE(!BN_is_zero(d) && BN_cmp(d, EC_GROUP_get0_order(g)) < 0,

@@ -5,7 +5,6 @@
 int chsm_test_crypto_group_setup(void **state);
 int chsm_test_crypto_group_teardown(void **state);
 int run_sign_tests(void);
-int run_pkey_tests(void);
 int run_cipher_tests(void);
 int run_mac_derive_tests(void);
 

@@ -454,5 +454,6 @@ int main(void)
     int failed = cmocka_run_group_tests_name("foundation", tests, setup, teardown);
     failed += run_sign_tests();
     failed += run_cipher_tests();
+    failed += run_mac_derive_tests();
     return failed;
 }
