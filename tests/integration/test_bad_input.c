@@ -152,6 +152,7 @@ CASE(setattr_null_template, return c->f->C_SetAttributeValue(c->rw, c->obj, NULL
 CASE(setattr_token_in_ro, char l[] = "y"; CK_ATTRIBUTE a = {CKA_LABEL, l, 1};
      return c->f->C_SetAttributeValue(c->ro, c->obj, &a, 1);)
 CASE(setattr_class, CK_OBJECT_CLASS k = CKO_SECRET_KEY; CK_ATTRIBUTE a = {CKA_CLASS, &k, sizeof k};
+     if (c->f->C_Login(c->rw, CKU_USER, USER_PIN) != CKR_OK) return CKR_GENERAL_ERROR;
      return c->f->C_SetAttributeValue(c->rw, c->obj, &a, 1);)
 CASE(setattr_unknown, CK_BYTE v = 0; CK_ATTRIBUTE a = {UNKNOWN_ATTR, &v, 1};
      return c->f->C_SetAttributeValue(c->rw, c->obj, &a, 1);)
@@ -210,6 +211,8 @@ CASE(verify_not_init, CK_BYTE o[64] = {0}; return c->f->C_Verify(c->rw, (CK_BYTE
 CASE(encrypt_not_init, CK_BYTE o[64]; CK_ULONG n = 64; return c->f->C_Encrypt(c->rw, (CK_BYTE *)"a", 1, o, &n);)
 CASE(decryptfinal_not_init, CK_BYTE o[64]; CK_ULONG n = 64; return c->f->C_DecryptFinal(c->rw, o, &n);)
 CASE(encryptinit_null_mech, return c->f->C_EncryptInit(c->rw, NULL, c->obj);)
+CASE(digestkey_bogus_key, if (c->f->C_DigestInit(c->rw, &g_sha256) != CKR_OK) return CKR_GENERAL_ERROR;
+     return c->f->C_DigestKey(c->rw, BOGUS_OBJECT);)
 CASE(signinit_bogus_key, CK_MECHANISM m = {CKM_SHA256_HMAC, NULL, 0}; return c->f->C_SignInit(c->rw, &m, BOGUS_OBJECT);)
 CASE(generatekey_null_mech, CK_OBJECT_HANDLE h; return c->f->C_GenerateKey(c->rw, NULL, NULL, 0, &h);)
 
@@ -329,7 +332,9 @@ static const struct bad_case g_cases[] = {
     ROW(encrypt_not_init, CKR_OPERATION_NOT_INITIALIZED),
     ROW(decryptfinal_not_init, CKR_OPERATION_NOT_INITIALIZED),
     ROW(encryptinit_null_mech, CKR_ARGUMENTS_BAD),
-    ROW(signinit_bogus_key, CKR_KEY_HANDLE_INVALID),
+    ROW(digestkey_bogus_key, CKR_KEY_HANDLE_INVALID),
+    /* the spec orders no check; a mechanism table without HMAC answers for the mechanism first */
+    ROW2(signinit_bogus_key, CKR_KEY_HANDLE_INVALID, CKR_MECHANISM_INVALID),
     ROW(generatekey_null_mech, CKR_ARGUMENTS_BAD),
     ROW(random_null, CKR_ARGUMENTS_BAD),
     ROW(random_bogus_session, CKR_SESSION_HANDLE_INVALID),

@@ -68,9 +68,8 @@ if [ "$MODE" = volatile ]; then
     "${P[@]}" --slot 0 --init-token --label ci-token --so-pin "$SO_PIN"
   expect "init-token + init-pin" 'User PIN successfully initialized' -- \
     "${P[@]}" --slot 0 --init-token --label ci-token --so-pin "$SO_PIN" --init-pin --pin "$USER_PIN"
-  expect "init + login + random" 'Token successfully initialized' -- \
-    "${P[@]}" --slot 0 --init-token --label ci-token --so-pin "$SO_PIN" --init-pin --pin "$USER_PIN" \
-    --generate-random 32 -o "$TMP/rand.bin"
+  # pkcs11-tool 0.23 skips --generate-random in an --init-token run: separate (volatile) process
+  "${P[@]}" --slot 0 --generate-random 32 -o "$TMP/rand.bin" >/dev/null 2>&1
   if [ "$(stat -c %s "$TMP/rand.bin" 2>/dev/null)" = 32 ]; then ok; else fail "random output is not 32 bytes"; fi
   printf abc >"$TMP/abc"
   "${P[@]}" --slot 0 --init-token --label ci-token --so-pin "$SO_PIN" --hash -m SHA256 \

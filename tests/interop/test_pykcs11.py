@@ -172,7 +172,8 @@ def main():
         check(len(slots) >= 1 and slots[0] == 0, "slot list %r" % (slots,))
         slot = slots[0]
         check(not token_flags(lib, slot) & PyKCS11.CKF_TOKEN_INITIALIZED, "token starts uninitialised")
-        lib.initToken(slot, SO_PIN, "py-token")
+        # PyKCS11 passes the label through unpadded; CK_TOKEN_INFO labels are 32 blank-padded bytes
+        lib.initToken(slot, SO_PIN, "py-token".ljust(32))
         ti = lib.getTokenInfo(slot)
         check(ti.label.strip() == "py-token" and ti.flags & PyKCS11.CKF_TOKEN_INITIALIZED, "token initialised")
         mechs = lib.getMechanismList(slot)
@@ -189,7 +190,7 @@ def main():
         s.logout()
         # re-init with a wrong SO PIN is refused (sessions must be closed first)
         lib.closeAllSessions(slot)
-        expect_error(lambda: lib.initToken(slot, "not-the-so-pin", "evil"), PyKCS11.CKR_PIN_INCORRECT,
+        expect_error(lambda: lib.initToken(slot, "not-the-so-pin", "evil".ljust(32)), PyKCS11.CKR_PIN_INCORRECT,
                      "re-init with wrong SO PIN")
         check(lib.getTokenInfo(slot).label.strip() == "py-token", "label unchanged after refused re-init")
         s = lib.openSession(slot, PyKCS11.CKF_RW_SESSION)
