@@ -128,6 +128,9 @@ static int put_in_place(struct adm *a, const char *dir, const char *tmp)
             return adm_fail(ADM_REFUSED, "the store %s appeared during the restore; quarantine it and retry", dir);
         if (adm_dir_nonempty(dir)) {
             snprintf(q, sizeof(q), "%s.quarantine.%lld", dir, (long long)time(NULL));
+            /* Never clobber an earlier quarantine made in the same second. */
+            for (int i = 1; adm_path_exists(q) && i < 100; i++)
+                snprintf(q, sizeof(q), "%s.quarantine.%lld.%d", dir, (long long)time(NULL), i);
             if (rename(dir, q) != 0)
                 return adm_fail(ADM_FAILED, "cannot quarantine %s: %s; move it aside by hand", dir, strerror(errno));
             if (!a->quiet)
