@@ -31,6 +31,14 @@ expect() {
   if grep -Eq -- "$re" <<<"$out"; then ok; else fail "$name: /$re/ not in output of: $*"; echo "$out" | sed 's/^/    | /' >&2; fi
 }
 
+# expect_ok NAME -- cmd...: exit status 0 and no error line
+expect_ok() {
+  local name=$1; shift 2
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ $rc -eq 0 ] && ! grep -qi 'error' <<<"$out"; then ok; else fail "$name: exit $rc: $*"; echo "$out" | sed 's/^/    | /' >&2; fi
+}
+
 command -v pkcs11-tool >/dev/null || { fail "pkcs11-tool not found (apt-get install opensc)"; finish; }
 [ -f "$MODULE" ] || { fail "module $MODULE not found"; finish; }
 
@@ -83,7 +91,12 @@ else
   expect "init-pin (second process)" 'User PIN successfully initialized' -- \
     "${P[@]}" --slot 0 --init-pin --so-pin "$SO_PIN" --pin "$USER_PIN"
   expect "token label persisted" 'ci-token' -- "${P[@]}" --list-token-slots
-  expect "login (third process)" 'Using slot 0' -- "${P[@]}" --slot 0 --login --pin "$USER_PIN" --list-objects
+  expect_ok "login (third process)" -- "${P[@]}" --slot 0 --login --pin "$USER_PIN" --list-objects
+  printf 'persisted-bytes' >"$TMP/obj.bin"
+  expect_ok "write a private data object" -- "${P[@]}" --slot 0 --login --pin "$USER_PIN" \
+    --write-object "$TMP/obj.bin" --type data --label ci-object --private
+  expect "object found by a fourth process" 'ci-object' -- \
+    "${P[@]}" --slot 0 --login --pin "$USER_PIN" --list-objects --type data
   for i in 1 2; do
     expect "wrong PIN $i" 'CKR_PIN_INCORRECT' -- "${P[@]}" --slot 0 --login --pin "wrong-$i" --list-objects
   done

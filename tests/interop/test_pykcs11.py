@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Interop: drive libcraton_hsm.so through python3-pykcs11 (a real consumer).
 
-Usage: test_pykcs11.py /path/to/libcraton_hsm.so
+Usage: test_pykcs11.py /path/to/libcraton_hsm.so [volatile|persistent]
+(persistent: the store lives in a temporary storage_path directory; issue 3)
 
 Token init, user PIN init, login, object create/find/get/set/copy/destroy,
 random, digests (published vectors), wrong-PIN counting with the token flags
@@ -52,12 +53,13 @@ def finish():
     sys.exit(0 if FAILED == 0 and PASSED > 0 else 1)
 
 
-def write_config(tmp):
+def write_config(tmp, persistent):
     path = os.path.join(tmp, "craton_hsm.toml")
+    store = os.path.join(tmp, "store") if persistent else ":memory:"
     with open(path, "w") as f:
         f.write('[token]\nlabel = "Craton Interop"\nserial_number = "PYKCS11"\n'
-                'storage_path = ":memory:"\n\n[security]\npbkdf2_iterations = 100000\n'
-                'max_failed_logins = 3\n\n[audit]\nenabled = false\n')
+                'storage_path = "%s"\n\n[security]\npbkdf2_iterations = 100000\n'
+                'max_failed_logins = 3\n\n[audit]\nenabled = false\n' % store)
     return path
 
 
@@ -151,8 +153,8 @@ def test_lockout(PyKCS11, lib, slot, session):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print("usage: test_pykcs11.py /path/to/libcraton_hsm.so", file=sys.stderr)
+    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] not in ("volatile", "persistent")):
+        print("usage: test_pykcs11.py /path/to/libcraton_hsm.so [volatile|persistent]", file=sys.stderr)
         check(False, "module path argument")
         finish()
     module = os.path.abspath(sys.argv[1])
@@ -163,7 +165,7 @@ def main():
         finish()
     tmp = tempfile.mkdtemp(prefix="chsm-pykcs11.")
     try:
-        os.environ["CRATON_HSM_CONFIG"] = write_config(tmp)
+        os.environ["CRATON_HSM_CONFIG"] = write_config(tmp, len(sys.argv) == 3 and sys.argv[2] == "persistent")
         lib = PyKCS11.PyKCS11Lib()
         lib.load(module)
         info = lib.getInfo()
