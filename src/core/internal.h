@@ -250,6 +250,8 @@ CK_OBJECT_HANDLE chsm_uid_handle(struct chsm_slot *sl, const uint8_t uid[CHSM_OB
 CHSM_MUST_CHECK CK_RV chsm_obj_find_visible(const struct chsm_session *s, CK_OBJECT_HANDLE h,
                                             struct chsm_object **out);
 bool chsm_obj_visible(const struct chsm_session *s, const struct chsm_object *o);
+/* All attributes present (secret-bearing token objects hold secrets only while someone is logged in). */
+bool chsm_obj_complete(const struct chsm_object *o);
 void chsm_objects_drop_session(CK_SESSION_HANDLE h);
 void chsm_objects_drop_app(const struct chsm_app *app);
 

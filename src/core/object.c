@@ -24,6 +24,11 @@ bool chsm_obj_visible(const struct chsm_session *s, const struct chsm_object *o)
     return true;
 }
 
+bool chsm_obj_complete(const struct chsm_object *o)
+{
+    return o->secrets_loaded || !chsm_policy_secret_bearing(&o->attrs);
+}
+
 CK_RV chsm_obj_find_visible(const struct chsm_session *s, CK_OBJECT_HANDLE h, struct chsm_object **out)
 {
     struct chsm_object *o = chsm_hmap_get(&chsm_g.objects, h);
@@ -176,7 +181,7 @@ CK_RV chsm_core_CopyObject(struct chsm_app *app, CK_SESSION_HANDLE hSession, CK_
     locked = true;
     CHSM_GUARD(chsm_obj_find_visible(s, hObject, &src));
     CHSM_ENSURE(chsm_attrlist_get_bool(&src->attrs, CKA_COPYABLE, true), CKR_ACTION_PROHIBITED);
-    CHSM_ENSURE(src->secrets_loaded, CKR_USER_NOT_LOGGED_IN);
+    CHSM_ENSURE(chsm_obj_complete(src), CKR_USER_NOT_LOGGED_IN);
     CHSM_GUARD(chsm_attrlist_clone(&attrs, &src->attrs));
     chsm_attrlist_remove(&attrs, CKA_UNIQUE_ID);
     CHSM_GUARD(chsm_policy_modify(&attrs, &tmpl, true, app->login[s->slot] == CKU_SO));
@@ -320,9 +325,10 @@ CK_RV chsm_core_SetAttributeValue(struct chsm_app *app, CK_SESSION_HANDLE hSessi
     CHSM_GUARD(chsm_obj_find_visible(s, hObject, &o));
     CHSM_ENSURE(chsm_attrlist_get_bool(&o->attrs, CKA_MODIFIABLE, true), CKR_ACTION_PROHIBITED);
     CHSM_ENSURE(!o->token || chsm_session_rw(s), CKR_SESSION_READ_ONLY);
-    CHSM_ENSURE(o->secrets_loaded, CKR_USER_NOT_LOGGED_IN);
     CHSM_GUARD(chsm_attrlist_clone(&attrs, &o->attrs));
     CHSM_GUARD(chsm_policy_modify(&attrs, &tmpl, false, app->login[sl->id] == CKU_SO));
+    /* Rewriting a key's record needs its secrets, i.e. a login. */
+    CHSM_ENSURE(chsm_obj_complete(o), CKR_USER_NOT_LOGGED_IN);
     if (o->token)
         CHSM_GUARD(chsm_store_object_put(chsm_g.store, sl->id, slot_mk(sl), o->uid, &attrs, NULL));
     chsm_attrlist_free(&o->attrs);

@@ -63,7 +63,7 @@ static CK_RV init_with_key(struct chsm_session *s, struct chsm_op *op, const CK_
     CHSM_ENSURE(cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY, CKR_KEY_TYPE_INCONSISTENT);
     CHSM_ENSURE(chsm_attrlist_get_bool(&o->attrs, usage_attr(op->kind), false), CKR_KEY_FUNCTION_NOT_PERMITTED);
     CHSM_ENSURE(mech_allowed(&o->attrs, m->mechanism), CKR_MECHANISM_INVALID);
-    CHSM_ENSURE(o->secrets_loaded, CKR_USER_NOT_LOGGED_IN);
+    CHSM_ENSURE(chsm_obj_complete(o), CKR_USER_NOT_LOGGED_IN);
     op->key = o->h;
     memcpy(op->key_uid, o->uid_hex, sizeof(op->key_uid));
     op->needs_context_login = cls == CKO_PRIVATE_KEY &&
@@ -86,6 +86,14 @@ CK_RV chsm_op_init(struct chsm_app *app, CK_SESSION_HANDLE h, enum chsm_op_kind 
     (void)pthread_mutex_lock(&s->lock);
     slocked = true;
     CHSM_ENSURE(s->ops[kind] == NULL, CKR_OPERATION_ACTIVE);
+    if (with_key) {
+        /* An invalid key handle is reported before the mechanism (what callers test first). */
+        CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
+        chsm_rdlock();
+        bool known = chsm_hmap_get(&chsm_g.objects, hKey) != NULL;
+        chsm_unlock();
+        CHSM_ENSURE(known, CKR_KEY_HANDLE_INVALID);
+    }
     const struct chsm_mech_entry *e = chsm_mech_lookup(m->mechanism);
     CHSM_ENSURE(e != NULL && e->ops[kind] != NULL, CKR_MECHANISM_INVALID);
     op = calloc(1, sizeof(*op));

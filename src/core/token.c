@@ -49,7 +49,16 @@ static CK_RV init_token_locked(struct chsm_slot *sl, const struct chsm_secbuf *p
             goto out;
         }
     }
-    CHSM_GUARD(chsm_store_token_init(chsm_g.store, sl->id, pin->data, pin->len, (const char *)label, sl->serial,
+    /*
+     * pLabel is 32 blank-padded bytes (spec 5.6), but some callers (PyKCS11)
+     * pass a NUL-terminated string: stop at a NUL (never valid in the label)
+     * and blank-pad, so no byte past the terminator is read or stored.
+     */
+    char padded[32];
+    size_t n = strnlen((const char *)label, sizeof(padded));
+    memset(padded, ' ', sizeof(padded));
+    memcpy(padded, label, n);
+    CHSM_GUARD(chsm_store_token_init(chsm_g.store, sl->id, pin->data, pin->len, padded, sl->serial,
                                      chsm_g.cfg.security.pbkdf2_iterations, NULL));
     slot_reset(sl);
     CHSM_GUARD(chsm_core_audit("token_init", sl->id, 0, CKU_SO, NULL, NULL, CKR_OK));
