@@ -597,6 +597,63 @@ static void test_persistence(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_audit_trail(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/chsm-core-audit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char logp[300];
+    (void)snprintf(logp, sizeof(logp), "%s/audit.jsonl", dir);
+    struct chsm_config c;
+    make_config(&c, ":memory:");
+    c.audit.enabled = true;
+    free(c.audit.log_path);
+    c.audit.log_path = strdup(logp);
+    struct chsm_core_options o = {.config = &c, .actor = "unit-test"};
+    assert_int_equal(chsm_core_initialize(&o), CKR_OK);
+    chsm_config_free(&c);
+    struct chsm_app *a = chsm_core_default_app();
+    CK_UTF8CHAR label[32];
+    memset(label, ' ', sizeof(label));
+    assert_int_equal(chsm_core_InitToken(a, 0, U(SO_PIN), L(SO_PIN), label), CKR_OK);
+    CK_SESSION_HANDLE h = open_s(a, CKF_RW_SESSION);
+    assert_int_equal(chsm_core_Login(a, h, CKU_SO, U("wrong-so-pin"), 12), CKR_PIN_INCORRECT);
+    assert_int_equal(chsm_core_Login(a, h, CKU_SO, U(SO_PIN), L(SO_PIN)), CKR_OK);
+    assert_int_equal(chsm_core_InitPIN(a, h, U(USER_PIN), L(USER_PIN)), CKR_OK);
+    assert_int_equal(chsm_core_Logout(a, h), CKR_OK);
+    assert_int_equal(chsm_core_Login(a, h, CKU_USER, U(USER_PIN), L(USER_PIN)), CKR_OK);
+    CK_OBJECT_HANDLE d = make_data(a, h, "audited", CK_TRUE, CK_TRUE);
+    CK_ATTRIBUTE rel = {CKA_LABEL, "relabelled", 10};
+    assert_int_equal(chsm_core_SetAttributeValue(a, h, d, &rel, 1), CKR_OK);
+    assert_int_equal(chsm_core_DestroyObject(a, h, d), CKR_OK);
+    assert_int_equal(chsm_core_CloseSession(a, h), CKR_OK);
+    assert_int_equal(chsm_core_finalize(), CKR_OK);
+    FILE *f = fopen(logp, "r");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    static const char *const order[] = {"initialize", "token_init", "session_open", "login_failed", "login",
+                                        "pin_init", "logout", "login", "object_create", "attribute_change",
+                                        "object_destroy", "session_close", "finalize"};
+    const char *p = text;
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        char key[64];
+        (void)snprintf(key, sizeof(key), "\"event\":\"%s\"", order[i]);
+        p = strstr(p, key);
+        if (p == NULL)
+            fail_msg("audit event %s missing or out of order", order[i]);
+        p += strlen(key);
+    }
+    assert_non_null(strstr(text, "\"label\":\"audited\"") ? text : strstr(text, "audited"));
+    assert_null(strstr(text, SO_PIN));
+    assert_null(strstr(text, USER_PIN));
+    char cmd[400];
+    (void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_not_initialized(void **state)
 {
     (void)state;
@@ -637,6 +694,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random, setup, teardown),
         cmocka_unit_test(test_persistence),
+        cmocka_unit_test(test_audit_trail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
