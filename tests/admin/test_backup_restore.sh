@@ -114,6 +114,20 @@ sys.exit(1 if k in d or k[:16] in d or k[16:] in d else 0)
 EOP
 ok "no PIN and no imported key bytes in the archive"
 
+# ---- Bundle manifest ----
+adm manifest create --output manifest.json --bundle backup-20260101.enc --bundle host1.toml >scratch/out 2>"$W/scratch/err" \
+    || fail "manifest create"
+for f in product_version store_format_version archive_format_version hostname machine_id architecture byte_order \
+         timestamp object_count sha256; do
+    grep -q "\"$f\"" manifest.json || fail "manifest lacks $f"
+done
+grep -q "$(sha256sum backup-20260101.enc | cut -d' ' -f1)" manifest.json || fail "manifest hash differs from sha256sum"
+adm manifest verify --input manifest.json >scratch/out 2>"$W/scratch/err" || fail "manifest verify"
+ok "manifest create/verify (versions, host identity, timestamp, token facts, SHA-256 of each file)"
+mkdir -p badbundle && cp manifest.json host1.toml badbundle/ && printf 'x' | cat backup-20260101.enc - > badbundle/backup-20260101.enc
+neg 4 "SHA-256" adm manifest verify --input badbundle/manifest.json
+rm -rf badbundle
+
 # ---- Refusals (exit code, message, nothing changed) ----
 cp backup-20260101.enc scratch/src.enc
 tamper() { # tamper OFFSET OUT
@@ -203,7 +217,8 @@ cmp -s scratch/new.sig known.sig || fail "known signature differs on the new hos
 SEGS=$(ls host1/audit/craton_hsm_audit.jsonl.[0-9]* | sort | tr '\n' ' ')
 adm audit verify --segments "$W/host1/audit" --log "$W/host2/audit/craton_hsm_audit.jsonl" >scratch/out 2>"$W/scratch/err" \
     || fail "new log does not chain from the most recent archived segment"
-ok "restore to a new host: object count and label match, known signature matches, audit chains from archived segment"
+adm manifest verify --input manifest.json >scratch/out 2>"$W/scratch/err" || fail "token info differs from the manifest on the new host"
+ok "restore to a new host: manifest token facts match, known signature matches, audit chains from archived segment"
 
 # ---- Raw file copy of a stopped store ----
 export CRATON_HSM_CONFIG=$W/host1.toml

@@ -1,13 +1,6 @@
 /* Commands of the later phases (issue 6 steps 5-6): refused clearly until they land. */
 #include "admin.h"
 
-int cmd_manifest(struct adm *a)
-{
-    CHSM_UNUSED(a);
-    return adm_fail(ADM_FAILED, "'manifest' is not available in this build yet; record versions and sha256sum of "
-                    "the bundle files by hand meanwhile");
-}
-
 int cmd_drill(struct adm *a)
 {
     CHSM_UNUSED(a);
