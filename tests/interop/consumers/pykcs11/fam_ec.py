@@ -138,7 +138,7 @@ def run_eddsa(s, label, params, oid, size):
     check("Edwards %s: token verify rejects a corrupted signature" % label, bad)
 
 
-def run(ctx):
+def run_family(ctx):
     s = ctx.s
     first = None
     for curve in ("P-256", "P-384", "P-521"):

@@ -38,7 +38,7 @@ def keygen(s, bits=2048):
     return s.generateKeyPair(pub_t, priv_t, mecha=Mechanism(PyKCS11.CKM_RSA_PKCS_KEY_PAIR_GEN))
 
 
-def run(ctx):
+def run_family(ctx):
     s = ctx.s
     kp = check("RSA: C_GenerateKeyPair 2048 (e=65537)", lambda: keygen(s))
     if not kp:
