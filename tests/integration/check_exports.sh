@@ -20,6 +20,7 @@ n=$(wc -l <<<"$syms")
 [ "$n" -eq 92 ] || { echo "FAIL: expected 92 C_ symbols, found $n"; fail=1; }
 # Full RELRO and BIND_NOW, as linked.
 readelf -d "$lib" | grep -q 'BIND_NOW\|FLAGS.*NOW' || { echo "FAIL: not linked with -z now"; fail=1; }
+readelf -d "$lib" | grep -q 'SYMBOLIC' || { echo "FAIL: not linked with -Bsymbolic"; fail=1; }
 readelf -lW "$lib" | grep -q GNU_RELRO || { echo "FAIL: no RELRO segment"; fail=1; }
 [ $fail -eq 0 ] && echo "exports ok: $n C_* symbols, nothing else"
 exit $fail

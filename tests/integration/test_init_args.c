@@ -45,6 +45,12 @@ static void test_tables(struct p11 *p)
     CHECK_RV(p->get_interface((CK_UTF8CHAR *)"Vendor X", NULL, &iface, 0), CKR_ARGUMENTS_BAD);
     CHECK_RV(p->get_interface(NULL, NULL, &iface, CKF_INTERFACE_FORK_SAFE), CKR_ARGUMENTS_BAD);
     CHECK_RV(p->f->C_GetFunctionList(NULL), CKR_ARGUMENTS_BAD);
+    /* The tables point into the module even when the host exports C_* too (this test links libp11-kit). */
+    CK_FUNCTION_LIST *again = NULL;
+    CHECK_RV(p->f->C_GetFunctionList(&again), CKR_OK);
+    CHECK(again == p->f);
+    CHECK_RV(p->f3->C_GetInterface(NULL, NULL, &iface, 0), CKR_OK);
+    CHECK(iface != NULL && iface->pFunctionList == (void *)p->f3);
 }
 
 static void test_not_initialized(struct p11 *p)
