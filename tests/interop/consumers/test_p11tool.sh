@@ -37,7 +37,9 @@ if grep -q 'Type: Private key' "$T/list-all.txt"; then pass "--list-all --login 
 else fail "--list-all --login shows private keys"; fi
 # Without login the private keys stay hidden (CKA_PRIVATE defaults to true).
 "${PT[@]}" --list-all "$TOK" >"$T/list-nologin.txt" 2>&1 || true
-if grep -q 'Type: Private key' "$T/list-nologin.txt"; then fail "private keys hidden without login"
+if ! grep -q 'Type: Private key' "$T/list-all.txt"; then
+  fail "private keys hidden without login" "no private key listed even with login"
+elif grep -q 'Type: Private key' "$T/list-nologin.txt"; then fail "private keys hidden without login"
 else pass "private keys hidden without login"; fi
 check_out "--list-all-privkeys --login" 'Type: Private key' -- "${PT[@]}" --login --list-all-privkeys "$TOK"
 

@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pykcs11"))
 import common  # noqa: E402
 from common import finish, result, run, tmpfile  # noqa: E402
