@@ -116,5 +116,9 @@ int cmd_key(struct adm *a);
 int cmd_manifest(struct adm *a);
 int cmd_drill(struct adm *a);
 int adm_backup_verify(struct adm *a);
+/* Token facts recorded in a manifest file. */
+int adm_manifest_token(const char *path, char label[64], char serial[32], uint64_t *count);
+/* The restore itself (after the early refusals): --input/--force/--audit-archive from a, into cfg's store. */
+int adm_restore_into(struct adm *a, const struct chsm_config *cfg, const struct chsm_secbuf *pin);
 
 #endif

@@ -185,6 +185,31 @@ static int check_files(const struct adm *a, const char *doc, const char *base, s
     return rc;
 }
 
+int adm_manifest_token(const char *path, char label[64], char serial[32], uint64_t *count)
+{
+    struct adm_file f = {0};
+    char *doc;
+    const char *tok, *cnt;
+    int rc = adm_file_read(path, &f);
+    if (rc != ADM_OK)
+        return rc;
+    doc = calloc(1, f.len + 1);
+    if (doc == NULL) {
+        adm_file_free(&f);
+        return adm_fail(ADM_FAILED, "out of memory; retry");
+    }
+    memcpy(doc, f.data, f.len);
+    tok = json_after(doc, "token");
+    if (tok == NULL || json_str(json_after(tok, "label"), label, 64) == NULL ||
+        json_str(json_after(tok, "serial"), serial, 32) == NULL || (cnt = json_after(tok, "object_count")) == NULL)
+        rc = adm_fail(ADM_INTEGRITY, "manifest %s has no token facts; give the bundle manifest", path);
+    else
+        *count = strtoull(cnt, NULL, 10);
+    free(doc);
+    adm_file_free(&f);
+    return rc;
+}
+
 static int check_token(struct adm *a, const char *doc)
 {
     const struct chsm_config *cfg;

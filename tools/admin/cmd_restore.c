@@ -144,7 +144,7 @@ static int put_in_place(struct adm *a, const char *dir, const char *tmp)
     return ADM_OK;
 }
 
-static int restore_run(struct adm *a, const struct chsm_config *cfg, const struct chsm_secbuf *pin)
+int adm_restore_into(struct adm *a, const struct chsm_config *cfg, const struct chsm_secbuf *pin)
 {
     const char *dir = cfg->token.storage_path;
     char tmp[4200];
@@ -198,7 +198,7 @@ int cmd_restore(struct adm *a)
         return adm_fail(ADM_USAGE, "--pin - and --input - both want standard input; use --pin-file or --pin-env");
     if ((rc = adm_pin(a, "pin", "SO PIN", false, &pin)) != ADM_OK)
         return rc;
-    rc = restore_run(a, cfg, &pin);
+    rc = adm_restore_into(a, cfg, &pin);
     chsm_secbuf_free(&pin);
     return rc;
 }
