@@ -43,6 +43,12 @@ check_out() {
   else fail "$name" "exit $rc, /$re/ expected from: $*"; show_log "$log"; fi
 }
 
+# check_log NAME RE: the output of the previous check matched RE (for a
+# second assertion on one consumer run).
+check_log() {
+  if grep -Eq -- "$2" "$CHSM_TMP/last.log"; then pass "$1"; else fail "$1" "/$2/ not in the previous output"; fi
+}
+
 # A preparation step whose output a later check compares (e.g. openssl
 # encrypting to the exported key): a failure is logged, never fatal, so the
 # script always reaches finish().

@@ -28,6 +28,8 @@ check_out "keygen AES:32" 'Key generated' -- "${P11[@]}" "${L[@]}" \
 
 # --- the consumer's own self-tests on the populated token ---------------
 check_out "pkcs11-tool --test --login" 'No errors' -- "${P11[@]}" "${L[@]}" --test
+# "No errors" also appears for an empty token: require that it tested our keys.
+check_log "--test exercised rsa-key" 'testing key [0-9]+ \(rsa-key\)'
 # --test-ec generates its own key pair (needs a R/W session) and signs with
 # CKM_ECDSA_SHA1; it prints "==> OK" after the signature.
 check_out "pkcs11-tool --test-ec --login" '==> OK' -- \

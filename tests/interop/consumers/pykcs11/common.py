@@ -33,6 +33,18 @@ def check(name, fn):
     return r
 
 
+def expect_ckr(fn, code):
+    """fn must raise PyKCS11Error with exactly `code` (spec return value)."""
+    import PyKCS11
+    try:
+        fn()
+    except PyKCS11.PyKCS11Error as e:
+        if e.value == code:
+            return True
+        raise RuntimeError("want %s, got %s" % (PyKCS11.CKR[code], e)) from None
+    raise RuntimeError("succeeded, want %s" % PyKCS11.CKR[code])
+
+
 def finish():
     print("%d passed, %d failed" % (PASSED, FAILED))
     sys.exit(0 if FAILED == 0 and PASSED > 0 else 1)
