@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -654,6 +655,74 @@ static void test_audit_trail(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A second process on the same store: its object and its failed logins are seen here (change feed, fresh counters). */
+static void test_two_processes(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/chsm-core-mp-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char store[300];
+    (void)snprintf(store, sizeof(store), "%s/store", dir);
+    core_up(store);
+    struct chsm_app *a = chsm_core_default_app();
+    CK_UTF8CHAR label[32];
+    memset(label, ' ', sizeof(label));
+    assert_int_equal(chsm_core_InitToken(a, 0, U(SO_PIN), L(SO_PIN), label), CKR_OK);
+    CK_SESSION_HANDLE h = open_s(a, CKF_RW_SESSION);
+    assert_int_equal(chsm_core_Login(a, h, CKU_SO, U(SO_PIN), L(SO_PIN)), CKR_OK);
+    assert_int_equal(chsm_core_InitPIN(a, h, U(USER_PIN), L(USER_PIN)), CKR_OK);
+    assert_int_equal(chsm_core_Logout(a, h), CKR_OK);
+    CK_ATTRIBUTE byl = {CKA_LABEL, "from-child", 10};
+    assert_int_equal(find_count(a, h, &byl, 1), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The child forgets the parent's core (never closing its sqlite handle) and starts its own. */
+        chsm_core_forget_after_fork();
+        CK_INFO info;
+        if (chsm_core_GetInfo(&info) != CKR_CRYPTOKI_NOT_INITIALIZED)
+            _exit(10);
+        struct chsm_config c;
+        make_config(&c, store);
+        struct chsm_core_options o = {.config = &c};
+        if (chsm_core_initialize(&o) != CKR_OK)
+            _exit(11);
+        struct chsm_app *ca = chsm_core_default_app();
+        CK_SESSION_HANDLE ch = 0;
+        if (chsm_core_OpenSession(ca, 0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &ch) != CKR_OK)
+            _exit(12);
+        if (chsm_core_Login(ca, ch, CKU_USER, U("wrong-pin"), 9) != CKR_PIN_INCORRECT)
+            _exit(13);
+        if (chsm_core_Login(ca, ch, CKU_USER, U(USER_PIN), L(USER_PIN)) != CKR_OK)
+            _exit(14);
+        CK_OBJECT_CLASS cls = CKO_DATA;
+        CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, "from-child", 10}, {CKA_TOKEN, &yes, 1}};
+        CK_OBJECT_HANDLE o2;
+        if (chsm_core_CreateObject(ca, ch, t, 3, &o2) != CKR_OK)
+            _exit(15);
+        if (chsm_core_Login(ca, ch, CKU_USER, U(USER_PIN), L(USER_PIN)) != CKR_USER_ALREADY_LOGGED_IN)
+            _exit(16);
+        if (chsm_core_Logout(ca, ch) != CKR_OK || chsm_core_Login(ca, ch, CKU_USER, U("wrong-pin"), 9) != CKR_PIN_INCORRECT)
+            _exit(17);
+        _exit(chsm_core_finalize() == CKR_OK ? 0 : 18);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(find_count(a, h, &byl, 1), 1);
+    assert_true(token_flags() & CKF_USER_PIN_COUNT_LOW); /* the child's failed attempt counts here */
+    /* context-specific login without an operation that needs it */
+    assert_int_equal(chsm_core_Login(a, h, CKU_USER, U(USER_PIN), L(USER_PIN)), CKR_OK);
+    assert_int_equal(chsm_core_Login(a, h, CKU_CONTEXT_SPECIFIC, U(USER_PIN), L(USER_PIN)),
+                     CKR_OPERATION_NOT_INITIALIZED);
+    assert_int_equal(chsm_core_Login(a, h, 77, U(USER_PIN), L(USER_PIN)), CKR_USER_TYPE_INVALID);
+    assert_int_equal(chsm_core_finalize(), CKR_OK);
+    char cmd[400];
+    (void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_not_initialized(void **state)
 {
     (void)state;
@@ -695,6 +764,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random, setup, teardown),
         cmocka_unit_test(test_persistence),
         cmocka_unit_test(test_audit_trail),
+        cmocka_unit_test(test_two_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
