@@ -78,14 +78,23 @@ head -c 32 /dev/urandom > aes1.raw
 adm key import --file aes1.raw --type aes:256 --label imported-aes --pin-file user.pin > scratch/out 2>"$W/scratch/err" \
     || fail "key import aes"
 ok "key import of a raw AES-256 key"
-adm key generate --type ed25519 --label known-key --pin-file user.pin > scratch/out 2>"$W/scratch/err" || fail "key generate ed25519"
+# The known key: an Ed25519 key made outside the HSM, so openssl can pre-record its signature independently.
+openssl genpkey -algorithm ed25519 -out scratch/known.pem 2>/dev/null || fail "openssl genpkey"
+adm key import --file scratch/known.pem --type ed25519 --label known-key --pin-file user.pin > scratch/out 2>"$W/scratch/err" \
+    || fail "key import ed25519 PEM"
+adm key export-public --label known-key --pin-file user.pin > scratch/known.pub 2>"$W/scratch/err" || fail "export-public"
+cmp -s scratch/known.pub <(openssl pkey -in scratch/known.pem -pubout) || fail "export-public differs from openssl"
+ok "key import of an Ed25519 PEM; export-public matches openssl"
 adm key generate --type aes:256 --label wrap-key --pin-file user.pin > scratch/out 2>"$W/scratch/err" || fail "key generate aes"
 adm key generate --type ec:p256 --label ec-key --pin-file user.pin > scratch/out 2>"$W/scratch/err" || fail "key generate ec"
 adm key list --pin-file user.pin > scratch/out 2>"$W/scratch/err" || fail "key list"
 grep -q known-key scratch/out || fail "key list lacks known-key"
-ok "token init, pin reset, key generate (ed25519, aes:256, ec:p256), key list"
+ok "token init, pin reset, key generate (aes:256, ec:p256), key list"
 printf 'known test payload\n' > payload.bin
-adm key sign --label known-key --in payload.bin --out known.sig --pin-file user.pin 2>"$W/scratch/err" || fail "key sign"
+openssl pkeyutl -sign -rawin -inkey scratch/known.pem -in payload.bin -out known.sig || fail "openssl sign"
+shred -u scratch/known.pem
+adm key sign --label known-key --in payload.bin --out scratch/hsm.sig --pin-file user.pin 2>"$W/scratch/err" || fail "key sign"
+cmp -s scratch/hsm.sig known.sig || fail "HSM Ed25519 signature differs from openssl's"
 adm key verify --label known-key --in payload.bin --signature known.sig --pin-file user.pin >scratch/out 2>"$W/scratch/err" || fail "key verify"
 ok "pre-recorded signature made with the known key"
 adm --json token info > info1.json 2>"$W/scratch/err" || fail "token info"

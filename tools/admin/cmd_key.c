@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core_session.h"
+#include "key_import.h"
 #include "key_util.h"
 #include "store_util.h"
 
@@ -45,10 +46,23 @@ static int key_import(struct adm *a, CK_SESSION_HANDLE h)
     int rc;
     if (type == NULL || label == NULL || path == NULL)
         return adm_fail(ADM_USAGE, "key import needs --file FILE --type aes:256 --label L");
-    if (strncmp(type, "aes:", 4) != 0)
-        return adm_fail(ADM_USAGE, "key import of %s is not supported yet; only raw aes:128|aes:256", type);
     if ((rc = adm_file_read(path, &f)) != ADM_OK)
         return rc;
+    if (strncmp(type, "aes:", 4) != 0) {
+        rv = adm_key_import_private(chsm_core_default_app(), h, f.data, f.len, type, label);
+        chsm_wipe(f.data, f.len);
+        adm_file_free(&f);
+        if (rv == CKR_DATA_INVALID || rv == CKR_WRAPPED_KEY_INVALID)
+            return adm_fail(ADM_USAGE, "%s is not an unencrypted RSA, EC or Ed25519 private key (PKCS#8 or "
+                            "traditional, PEM or DER); convert it with openssl pkcs8 -topk8 -nocrypt", path);
+        if (rv == CKR_KEY_TYPE_INCONSISTENT)
+            return adm_fail(ADM_USAGE, "%s does not hold a %s key; give the matching --type", path, type);
+        if (rv != CKR_OK)
+            return adm_core_fail(rv, "key import failed");
+        if (!a->quiet)
+            printf("imported %s key pair \"%s\"\n", type, label);
+        return ADM_OK;
+    }
     if ((strcmp(type, "aes:256") == 0 && f.len != 32) || (strcmp(type, "aes:128") == 0 && f.len != 16)) {
         chsm_wipe(f.data, f.len);
         adm_file_free(&f);
@@ -141,6 +155,24 @@ static int key_sign_verify(struct adm *a, CK_SESSION_HANDLE h, bool sign)
     return rc;
 }
 
+static int key_export_public(struct adm *a, CK_SESSION_HANDLE h)
+{
+    struct adm_keyinfo k;
+    const char *out = adm_opt(a, "--out");
+    FILE *f;
+    int rc = find_one(a, h, CKO_PUBLIC_KEY, &k);
+    CK_RV rv;
+    if (rc != ADM_OK)
+        return rc;
+    f = out == NULL || strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
+    if (f == NULL)
+        return adm_fail(ADM_FAILED, "cannot write %s: %s; check the directory", out, strerror(errno));
+    rv = adm_key_export_public(chsm_core_default_app(), h, &k, f);
+    if (f != stdout && fclose(f) != 0 && rv == CKR_OK)
+        rv = CKR_DEVICE_ERROR;
+    return rv == CKR_OK ? ADM_OK : adm_core_fail(rv, "key export-public failed");
+}
+
 static int key_delete(struct adm *a, CK_SESSION_HANDLE h)
 {
     struct adm_keyinfo ki[64];
@@ -173,7 +205,7 @@ static int key_delete(struct adm *a, CK_SESSION_HANDLE h)
 
 int cmd_key(struct adm *a)
 {
-    static const char *const subs[] = {"list", "generate", "delete", "sign", "verify", "import"};
+    static const char *const subs[] = {"list", "generate", "delete", "sign", "verify", "import", "export-public"};
     struct chsm_secbuf pin = {0};
     CK_SESSION_HANDLE h = 0;
     const char *sub = a->argc >= 2 ? a->argv[1] : "";
@@ -183,7 +215,7 @@ int cmd_key(struct adm *a)
         if (strcmp(sub, subs[i]) == 0)
             which = i;
     if (which == CHSM_ARRAY_LEN(subs))
-        return adm_fail(ADM_USAGE, "expected 'key list|generate|import|delete|sign|verify'; see craton-hsm-admin --help");
+        return adm_fail(ADM_USAGE, "expected 'key list|generate|import|delete|sign|verify|export-public'; see craton-hsm-admin --help");
     if ((rc = adm_parse(a, 2, SPECS, CHSM_ARRAY_LEN(SPECS), 0)) != ADM_OK)
         return rc;
     if ((rc = adm_pin(a, "pin", "user PIN", false, &pin)) != ADM_OK)
@@ -196,6 +228,7 @@ int cmd_key(struct adm *a)
         case 1: rc = key_generate(a, h); break;
         case 2: rc = key_delete(a, h); break;
         case 5: rc = key_import(a, h); break;
+        case 6: rc = key_export_public(a, h); break;
         default: rc = key_sign_verify(a, h, which == 3); break;
         }
     }
