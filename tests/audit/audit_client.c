@@ -14,7 +14,8 @@
  *   setup                  C_InitToken + C_InitPIN only
  *   traffic N              N rounds of: open, login, create+destroy an object, a key use, close
  *   loop SECONDS           traffic until SECONDS elapse; prints INFO rounds=N
- *   heavy                  key uses and object creates forever (killed by the test); prints READY
+ *   heavy                  key uses and object creates forever (killed by the test); prints READY,
+ *                          then DONE <key uses returned> every 1000
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -441,10 +442,10 @@ static _Noreturn void heavy(void)
             MUST(create_aes(s, "heavy-obj", CK_FALSE, &o));
             MUST(f->C_DestroyObject(s, o));
         }
-        if (i == 2000) {
+        if (i == 2000)
             printf("READY\n");
-            fflush(stdout);
-        }
+        else if (i % 1000 == 999)
+            printf("DONE %lu\n", i + 2); /* key uses returned so far (the setup one included) */
     }
 }
 
