@@ -27,6 +27,8 @@ from craton_hsm_client import attr, mech, pb  # noqa: E402
 HSMD = os.environ["CRATON_HSMD"]
 SO_PIN, USER_PIN = "so-pin-1234", "user-pin-5678"
 SERVICE = "/craton_hsm.v1.HsmService/"
+# Generous: sanitizer builds run PBKDF2 (InitToken, Login) many times slower.
+RPC_TIMEOUT = float(os.environ.get("CHSM_E2E_RPC_TIMEOUT", "120"))
 
 # Exit codes documented in docs/daemon.md
 EXIT_POLICY = 3
@@ -148,10 +150,10 @@ class DaemonE2E(unittest.TestCase):
     def client(cls, who, ca="ca", with_cert=True):
         d = cls.dir
         if not with_cert:
-            return hc.HsmClient(cls.target, ca=f"{d}/{ca}.crt", server_name="localhost", timeout=10)
+            return hc.HsmClient(cls.target, ca=f"{d}/{ca}.crt", server_name="localhost", timeout=RPC_TIMEOUT)
         name = "rogue" if who == "rogue" else f"client-{who}"
         return hc.HsmClient(cls.target, ca=f"{d}/{ca}.crt", cert=f"{d}/{name}.crt", key=f"{d}/{name}.key",
-                            server_name="localhost", timeout=10)
+                            server_name="localhost", timeout=RPC_TIMEOUT)
 
     def user_session(self, c=None):
         c = c or self.a
@@ -177,7 +179,7 @@ class DaemonE2E(unittest.TestCase):
     def raw_call(self, method, payload, client=None):
         c = client or self.a
         fn = c.channel.unary_unary(method, request_serializer=None, response_deserializer=None)
-        return fn(payload, timeout=10)
+        return fn(payload, timeout=RPC_TIMEOUT)
 
     # ---- basics ----
     def test_health(self):
