@@ -334,6 +334,19 @@ static void cmd_live_tamper(const char *ready, const char *go, const char *good,
     (void)hg;
 }
 
+/* hold READY GO: logged in, keys loaded, store open (-wal/-shm present) until GO exists. */
+static void cmd_hold(const char *ready, const char *go)
+{
+    CK_SESSION_HANDLE s;
+    CK_ULONG n = 0;
+    CHECK_RV(st_open(CKU_USER, st_user_pin(), &s), CKR_OK);
+    CHECK_RV(st_count(s, (CK_OBJECT_CLASS)-1, &n), CKR_OK);
+    printf("hold: %lu objects visible\n", (unsigned long)n);
+    close(open(ready, O_WRONLY | O_CREAT, 0600));
+    CHECK(wait_file(go, 120));
+    CHECK_RV(F->C_Logout(s), CKR_OK);
+}
+
 bool st_loops_dispatch(const char *cmd, int argc, char **argv)
 {
     if (strcmp(cmd, "worker") == 0 && argc >= 4)
@@ -342,6 +355,8 @@ bool st_loops_dispatch(const char *cmd, int argc, char **argv)
         cmd_crash_child(argv[0]);
     else if (strcmp(cmd, "crash-check") == 0 && argc >= 1)
         cmd_crash_check(argv[0]);
+    else if (strcmp(cmd, "hold") == 0 && argc >= 2)
+        cmd_hold(argv[0], argv[1]);
     else if (strcmp(cmd, "live-tamper") == 0 && argc >= 4)
         cmd_live_tamper(argv[0], argv[1], argv[2], argv[3]);
     else
