@@ -123,6 +123,22 @@ sys.exit(1 if k in d or k[:16] in d or k[16:] in d else 0)
 EOP
 ok "no PIN and no imported key bytes in the archive"
 
+# ---- CLI basics ----
+adm --help > scratch/out 2>&1 && grep -q "Exit codes: 0 ok" scratch/out || fail "--help"
+adm no-such-command >/dev/null 2>"$W/scratch/err"; [ $? -eq 2 ] || fail "unknown command is not exit 2"
+adm token info --no-such-option >/dev/null 2>"$W/scratch/err"; [ $? -eq 2 ] || fail "unknown option is not exit 2"
+adm status > scratch/out 2>"$W/scratch/err" && grep -q "Self-tests: *passed" scratch/out || fail "status"
+adm audit head > scratch/out 2>"$W/scratch/err" && grep -Eq '^[0-9]+ [0-9a-f]{64}$' scratch/out || fail "audit head"
+adm audit dump --last 3 --json > scratch/out 2>"$W/scratch/err" || fail "audit dump"
+printf 'temp-pin-999\n' > scratch/tmp.pin
+adm pin change --user-type user --pin-file user.pin --new-pin-file scratch/tmp.pin >scratch/out 2>"$W/scratch/err" || fail "pin change"
+adm pin change --user-type user --pin-file user.pin --new-pin-file scratch/tmp.pin >scratch/out 2>"$W/scratch/err"
+[ $? -eq 3 ] || fail "pin change with the old (now wrong) PIN is not exit 3"
+adm pin change --user-type user --pin-file scratch/tmp.pin --new-pin-file user.pin >scratch/out 2>"$W/scratch/err" || fail "pin change back"
+PIN_ENV_VAL=$(cat user.pin) adm key list --pin-env PIN_ENV_VAL > scratch/out 2>"$W/scratch/err" || fail "--pin-env"
+adm key list --pin - < user.pin > scratch/out 2>"$W/scratch/err" || fail "--pin -"
+ok "help, usage errors (2), status, audit head/dump, pin change (wrong old PIN: 3), --pin-env, --pin -"
+
 # ---- Bundle manifest ----
 adm manifest create --output manifest.json --bundle backup-20260101.enc --bundle host1.toml >scratch/out 2>"$W/scratch/err" \
     || fail "manifest create"
@@ -133,6 +149,22 @@ done
 grep -q "$(sha256sum backup-20260101.enc | cut -d' ' -f1)" manifest.json || fail "manifest hash differs from sha256sum"
 adm manifest verify --input manifest.json >scratch/out 2>"$W/scratch/err" || fail "manifest verify"
 ok "manifest create/verify (versions, host identity, timestamp, token facts, SHA-256 of each file)"
+# ---- Backup while another process keeps writing (consistent snapshot) ----
+( for i in 1 2 3 4 5 6 7 8; do
+      head -c 32 /dev/urandom > "$W/scratch/w$i.raw"
+      "$ADMIN" key import --file "$W/scratch/w$i.raw" --type aes:256 --label "w$i" --pin-file user.pin >/dev/null 2>&1 || exit 1
+  done ) & WRITER=$!
+for n in 1 2 3; do
+    adm --quiet backup --pin-file so.pin --output scratch/live$n.enc 2>"$W/scratch/err" || fail "backup during writes"
+    adm --quiet backup verify --input scratch/live$n.enc --pin-file so.pin > scratch/out 2>"$W/scratch/err" \
+        || fail "a backup taken during writes does not verify"
+done
+wait $WRITER || fail "the concurrent writer failed"
+adm --quiet backup --pin-file so.pin --output scratch/live-final.enc 2>"$W/scratch/err" || fail "final backup"
+adm --json backup verify --input scratch/live-final.enc --pin-file so.pin | grep -q '"object_count":14' \
+    || fail "final backup does not hold all 14 objects"
+ok "backups taken while another process writes are consistent and verify"
+
 mkdir -p badbundle && cp manifest.json host1.toml badbundle/ && printf 'x' | cat backup-20260101.enc - > badbundle/backup-20260101.enc
 neg 4 "SHA-256" adm manifest verify --input badbundle/manifest.json
 rm -rf badbundle

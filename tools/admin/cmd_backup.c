@@ -220,6 +220,27 @@ out:
     return rc;
 }
 
+/* Record the backup in the audit log (issue 5: backup is an audited event). A log failure only warns: the store is unchanged. */
+static void audit_backup(const struct chsm_config *cfg, const char *out, uint32_t slot)
+{
+    struct chsm_audit *au = NULL;
+    struct chsm_audit_event ev;
+    char detail[512];
+    if (!cfg->audit.enabled)
+        return;
+    snprintf(detail, sizeof(detail), "archive %.400s", out);
+    memset(&ev, 0, sizeof(ev));
+    ev.event = "backup";
+    ev.slot = (int64_t)slot;
+    ev.user = CHSM_AUDIT_USER_SO;
+    ev.result = CKR_OK;
+    ev.detail = detail;
+    if (chsm_audit_open(cfg, &au) != CKR_OK || chsm_audit_event(au, &ev) != CKR_OK)
+        adm_warn("the backup was written but the audit log could not record it; run 'craton-hsm-admin audit verify'");
+    if (au != NULL)
+        chsm_audit_close(au);
+}
+
 int cmd_backup(struct adm *a)
 {
     static const struct adm_optspec specs[] = {{"--output", true, false}, {"--force", false, false},
@@ -252,6 +273,8 @@ int cmd_backup(struct adm *a)
     rc = do_backup(a, cfg, st, &pin, &o);
     if (rc == ADM_OK)
         rc = out_commit(&o, adm_flag(a, "--force"));
+    if (rc == ADM_OK)
+        audit_backup(cfg, out, adm_slot(a));
 out:
     out_abort(&o);
     if (st != NULL)
