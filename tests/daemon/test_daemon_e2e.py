@@ -294,8 +294,27 @@ class DaemonE2E(unittest.TestCase):
                             pb.LoginRequest(session=s, pin=b"1234"), ckr="CKR_USER_TYPE_INVALID")
         self.a.close_session(s)
 
-    def test_backup_reports_unimplemented(self):
-        self.assertRpcError(grpc.StatusCode.UNIMPLEMENTED, self.a.backup, SO_PIN)
+    def test_backup_archive_verifies_with_admin(self):
+        admin = os.environ["CRATON_HSM_ADMIN"]
+        s = self.user_session()
+        self.a.call("CreateObject", pb.CreateObjectRequest(session=s, template=[
+            attr("CLASS", hc.CKO["DATA"]), attr("TOKEN", True), attr("LABEL", "e2e-backup-data"),
+            attr("VALUE", b"kept")]))
+        self.a.close_session(s)
+        blob = self.a.backup(SO_PIN)
+        self.assertTrue(blob.startswith(b"CRATONHSMBK"), blob[:16])
+        path = f"{self.dir}/remote.bak"
+        with open(path, "wb") as f:
+            f.write(blob)
+        r = subprocess.run([admin, "--config", self.config, "backup", "verify", "--input", path, "--pin", SO_PIN],
+                           capture_output=True, text=True, timeout=600)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("e2e-backup-data", r.stdout + r.stderr)
+        b = self.client("b")
+        self.assertRpcError(grpc.StatusCode.UNAUTHENTICATED, b.backup, "wrong-so-pin", ckr="CKR_PIN_INCORRECT")
+        b.close()
+        time.sleep(0.3)  # b's throttle window; the correct SO PIN also resets the store counter
+        self.assertTrue(self.a.backup(SO_PIN).startswith(b"CRATONHSMBK"))
 
     # ---- keys and cryptography (need the mechanism layer) ----
     def test_ec_sign_verify(self):

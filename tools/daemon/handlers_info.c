@@ -211,14 +211,48 @@ CHSM_HANDLER(AuditHead)
     chsm_h_ok(h, &r.base);
 }
 
+#ifdef CHSM_DAEMON_HAVE_ARCHIVE
+#include "backup.h"
+
+/* Backup: the same archive as craton-hsm-admin backup; the SO PIN check is throttled like Login. */
+CHSM_HANDLER(Backup)
+{
+    CratonHsm__V1__BackupRequest *q = (CratonHsm__V1__BackupRequest *)req;
+    CratonHsm__V1__BackupResponse r = CRATON_HSM__V1__BACKUP_RESPONSE__INIT;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    uint64_t wait = chsm_clients_login_wait_ms(h->client);
+    CK_RV rv;
+
+    if (wait > 0) {
+        chsm_h_fail(h, CHSM_DS_RESOURCE_EXHAUSTED,
+                    "CKR_PIN_INCORRECT: throttled after failed PIN attempts; retry in %llu ms",
+                    (unsigned long long)wait);
+        return;
+    }
+    /* Leave room for the response framing under the send limit. */
+    rv = chsm_daemon_backup((uint32_t)q->slot_id, q->so_pin.data, q->so_pin.len,
+                            h->settings->max_send_message_bytes - 64u, &buf, &len);
+    chsm_clients_login_result(h->client, rv);
+    if (rv != CKR_OK) {
+        chsm_h_fail_rv(h, rv, "Backup");
+    } else {
+        r.archive.data = buf;
+        r.archive.len = len;
+        chsm_h_ok(h, &r.base);
+    }
+    free(buf);
+}
+#else
 /*
- * Backup waits for the archive engine (src/store/archive.h, backup issue):
- * until it exists the RPC says so instead of producing a format of its own.
+ * Without the archive engine (src/store/archive.h, built as chsm_archive by
+ * tools/admin) the RPC says so instead of producing a format of its own.
  */
 CHSM_HANDLER(Backup)
 {
     CHSM_UNUSED(req);
     chsm_h_fail(h, CHSM_DS_UNIMPLEMENTED,
                 "CKR_FUNCTION_NOT_SUPPORTED: Backup over gRPC needs the archive engine (src/store/archive.h), "
-                "which this build does not have yet; use craton-hsm-admin backup on the host");
+                "which this build does not have; use craton-hsm-admin backup on the host");
 }
+#endif
