@@ -67,6 +67,8 @@ int adm_fail_rv(CK_RV rv, const char *what, const char *hint);
 int adm_exit_for(CK_RV rv);
 void adm_warn(const char *fmt, ...) CHSM_PRINTF(1, 2);
 
+/* Strip --config/--json/--quiet/--help wherever they appear; the rest becomes a->argv. */
+int adm_take_globals(struct adm *a, int argc, char **argv);
 /* Parse a.argv[from..] against specs; returns ADM_OK or ADM_USAGE (message printed). */
 int adm_parse(struct adm *a, int from, const struct adm_optspec *specs, size_t nspecs, size_t max_pos);
 const char *adm_opt(const struct adm *a, const char *name);

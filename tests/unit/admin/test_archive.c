@@ -302,7 +302,8 @@ static int setup(void **state)
     return chsm_crypto_init() == CKR_OK ? 0 : -1;
 }
 
-int main(void)
+int chsm_test_archive(void);
+int chsm_test_archive(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),          cmocka_unit_test(test_empty_and_default_chunk),
@@ -311,5 +312,5 @@ int main(void)
         cmocka_unit_test(test_reordered_chunks),    cmocka_unit_test(test_newer_version_refused),
         cmocka_unit_test(test_bad_magic),           cmocka_unit_test(test_fixture_v1),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests_name("archive", tests, setup, NULL);
 }
