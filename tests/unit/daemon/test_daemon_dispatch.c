@@ -1,0 +1,209 @@
+/* craton-hsmd dispatch layer over a volatile store (no gRPC): method table,
+ * malformed requests, per-client isolation, idle reaping, login throttle. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "clients.h"
+#include "core/core.h"
+#include "craton_hsm.pb-c.h"
+#include "dispatch.h"
+
+static size_t method(const char *name)
+{
+    for (size_t i = 0; i < chsm_dispatch_method_count(); i++)
+        if (strcmp(chsm_dispatch_method_name(i), name) == 0)
+            return i;
+    fail_msg("no method %s", name);
+    return 0;
+}
+
+/* Pack msg, dispatch it as identity, return the reply. */
+static void call(const char *id, const char *name, const ProtobufCMessage *msg, struct chsm_dreply *r)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(n + 1);
+    assert_non_null(buf);
+    protobuf_c_message_pack(msg, buf);
+    chsm_dispatch(id, method(name), buf, n, r);
+    free(buf);
+}
+
+static uint64_t open_session(const char *id)
+{
+    CratonHsm__V1__OpenSessionRequest q = CRATON_HSM__V1__OPEN_SESSION_REQUEST__INIT;
+    CratonHsm__V1__OpenSessionResponse *resp;
+    struct chsm_dreply r;
+    uint64_t s;
+    q.read_write = 1;
+    call(id, "OpenSession", &q.base, &r);
+    assert_int_equal(r.status, CHSM_DS_OK);
+    resp = craton_hsm__v1__open_session_response__unpack(NULL, r.body_len, r.body);
+    assert_non_null(resp);
+    s = resp->session;
+    assert_int_not_equal(s, 0);
+    craton_hsm__v1__open_session_response__free_unpacked(resp, NULL);
+    chsm_dreply_free(&r);
+    return s;
+}
+
+static enum chsm_dstatus close_session(const char *id, uint64_t s, char *msg, size_t msglen)
+{
+    CratonHsm__V1__CloseSessionRequest q = CRATON_HSM__V1__CLOSE_SESSION_REQUEST__INIT;
+    struct chsm_dreply r;
+    q.session = s;
+    call(id, "CloseSession", &q.base, &r);
+    if (msg != NULL)
+        snprintf(msg, msglen, "%s", r.message);
+    chsm_dreply_free(&r);
+    return r.status;
+}
+
+static int setup(void **state)
+{
+    struct chsm_config cfg;
+    struct chsm_core_options opts = {0};
+    struct chsm_dispatch_settings ds = {64u, 1u << 20};
+    (void)state;
+    if (chsm_config_defaults(&cfg) != CKR_OK)
+        return -1;
+    free(cfg.token.storage_path);
+    cfg.token.storage_path = strdup(":memory:");
+    cfg.audit.enabled = false;
+    cfg.security.pbkdf2_iterations = CHSM_PBKDF2_ITER_MIN;
+    opts.config = &cfg;
+    if (chsm_core_initialize(&opts) != CKR_OK)
+        return -1;
+    chsm_config_free(&cfg);
+    chsm_dispatch_configure(&ds);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    chsm_clients_shutdown();
+    return chsm_core_finalize() == CKR_OK ? 0 : -1;
+}
+
+static void test_every_method_has_a_handler(void **state)
+{
+    char msg[128];
+    (void)state;
+    assert_true(chsm_dispatch_self_check(msg, sizeof msg));
+    assert_int_equal(chsm_dispatch_method_count(), 30);
+    chsm_dispatch_method_path(method("Sign"), msg, sizeof msg);
+    assert_string_equal(msg, "/craton_hsm.v1.HsmService/Sign");
+}
+
+static void test_malformed_and_unknown(void **state)
+{
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
+    struct chsm_dreply r;
+    (void)state;
+    chsm_dispatch("x509:t", method("Login"), junk, sizeof junk, &r);
+    assert_int_equal(r.status, CHSM_DS_INVALID_ARGUMENT);
+    assert_non_null(strstr(r.message, "malformed"));
+    assert_null(r.body);
+    chsm_dispatch("x509:t", 999, junk, 0, &r);
+    assert_int_equal(r.status, CHSM_DS_UNIMPLEMENTED);
+    /* empty bytes are a valid (all-default) message */
+    chsm_dispatch("x509:t", method("GetInfo"), NULL, 0, &r);
+    assert_int_equal(r.status, CHSM_DS_OK);
+    chsm_dreply_free(&r);
+}
+
+static void test_session_isolation(void **state)
+{
+    char msg[384];
+    uint64_t s;
+    (void)state;
+    s = open_session("x509:alice");
+    assert_int_equal(close_session("x509:bob", s, msg, sizeof msg), CHSM_DS_NOT_FOUND);
+    assert_non_null(strstr(msg, "CKR_SESSION_HANDLE_INVALID"));
+    assert_int_equal(close_session("x509:alice", s, NULL, 0), CHSM_DS_OK);
+    assert_int_equal(close_session("x509:alice", s, NULL, 0), CHSM_DS_NOT_FOUND);
+}
+
+static void test_idle_clients_reaped(void **state)
+{
+    uint64_t s;
+    unsigned before;
+    (void)state;
+    s = open_session("peer:ipv4:127.0.0.1:40000");
+    before = chsm_clients_count();
+    assert_true(before >= 1);
+    /* idle 0 s: every client without a call in flight goes, with its sessions */
+    assert_true(chsm_clients_reap_idle(0) >= 1);
+    assert_int_equal(chsm_clients_count(), 0);
+    assert_int_equal(close_session("peer:ipv4:127.0.0.1:40000", s, NULL, 0), CHSM_DS_NOT_FOUND);
+    /* a long timeout keeps an active client */
+    s = open_session("peer:ipv4:127.0.0.1:40001");
+    assert_int_equal(chsm_clients_reap_idle(3600), 0);
+    assert_int_equal(close_session("peer:ipv4:127.0.0.1:40001", s, NULL, 0), CHSM_DS_OK);
+}
+
+static void test_random_limit(void **state)
+{
+    CratonHsm__V1__GenerateRandomRequest q = CRATON_HSM__V1__GENERATE_RANDOM_REQUEST__INIT;
+    struct chsm_dreply r;
+    (void)state;
+    q.session = open_session("x509:rnd");
+    q.length = 65; /* settings: max 64 */
+    call("x509:rnd", "GenerateRandom", &q.base, &r);
+    assert_int_equal(r.status, CHSM_DS_INVALID_ARGUMENT);
+    assert_non_null(strstr(r.message, "max_random_bytes"));
+    q.length = 64;
+    call("x509:rnd", "GenerateRandom", &q.base, &r);
+    assert_int_equal(r.status, CHSM_DS_OK);
+    assert_true(r.body_len >= 64);
+    chsm_dreply_free(&r);
+}
+
+static void test_login_throttle(void **state)
+{
+    CratonHsm__V1__InitTokenRequest it = CRATON_HSM__V1__INIT_TOKEN_REQUEST__INIT;
+    CratonHsm__V1__LoginRequest lq = CRATON_HSM__V1__LOGIN_REQUEST__INIT;
+    struct chsm_dreply r;
+    (void)state;
+    it.so_pin.data = (uint8_t *)"so-pin-1234";
+    it.so_pin.len = 11;
+    it.label = (char *)"ut";
+    chsm_clients_shutdown(); /* C_InitToken refuses while sessions are open (CKR_SESSION_EXISTS) */
+    call("x509:admin", "InitToken", &it.base, &r);
+    assert_int_equal(r.status, CHSM_DS_OK);
+    chsm_dreply_free(&r);
+    lq.session = open_session("x509:guesser");
+    lq.user_type = CRATON_HSM__V1__USER_TYPE__USER_TYPE_SO;
+    lq.pin.data = (uint8_t *)"wrong-pin";
+    lq.pin.len = 9;
+    call("x509:guesser", "Login", &lq.base, &r);
+    assert_int_equal(r.status, CHSM_DS_UNAUTHENTICATED);
+    assert_non_null(strstr(r.message, "CKR_PIN_INCORRECT"));
+    /* the next attempt inside the back-off window never reaches the core */
+    lq.pin.data = (uint8_t *)"so-pin-1234";
+    lq.pin.len = 11;
+    call("x509:guesser", "Login", &lq.base, &r);
+    assert_int_equal(r.status, CHSM_DS_RESOURCE_EXHAUSTED);
+    assert_non_null(strstr(r.message, "throttled"));
+    /* another identity is not throttled */
+    lq.session = open_session("x509:other");
+    call("x509:other", "Login", &lq.base, &r);
+    assert_int_equal(r.status, CHSM_DS_OK);
+    chsm_dreply_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_method_has_a_handler), cmocka_unit_test(test_malformed_and_unknown),
+        cmocka_unit_test(test_session_isolation),          cmocka_unit_test(test_idle_clients_reaped),
+        cmocka_unit_test(test_random_limit),               cmocka_unit_test(test_login_throttle),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
