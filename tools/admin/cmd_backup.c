@@ -38,6 +38,9 @@ static int out_open(struct out_file *o, const char *path, bool force)
     memset(o, 0, sizeof(*o));
     o->path = path;
     if (strcmp(path, "-") == 0) {
+        if (isatty(STDOUT_FILENO))
+            return adm_fail(ADM_USAGE, "refusing to write a binary archive to a terminal; redirect --output - into "
+                            "a pipe or file");
         o->is_stdout = true;
         o->f = stdout;
         return ADM_OK;
