@@ -39,7 +39,9 @@ static void report(const struct drill *d, int rc)
     printf("  Restore (scratch):  %s\n", d->restored ? "ok" : "FAILED");
     printf("  Self-tests:         %s\n", d->selftests_ok ? "passed" : "FAILED");
     printf("  Manifest:           %s\n", man);
-    printf("  Known signature:    %s (%s)\n", d->signature_ok ? "match" : "NO MATCH", d->mechanism);
+    printf("  Known signature:    %s (%s)\n",
+           d->signature_ok ? "match" : d->signature_made ? "NO MATCH" : "not made (see the error above)",
+           d->mechanism[0] ? d->mechanism : "-");
     printf("  Audit continuity:   %s\n", d->audit_ok ? "ok" : "NOT VERIFIED");
     if (rto >= 0)
         printf("  RTO:                %.3f s (restore start to verified signature)\n", rto);

@@ -17,7 +17,7 @@ struct drill {
     uint64_t objects;
     uint64_t t_restore_ns, t_signed_ns;
     /* Results for the report. */
-    bool bundle_ok, restored, selftests_ok, manifest_checked, manifest_ok, signature_ok, audit_ok, destroyed;
+    bool bundle_ok, restored, selftests_ok, manifest_checked, manifest_ok, signature_made, signature_ok, audit_ok, destroyed;
     char mechanism[64];
 };
 

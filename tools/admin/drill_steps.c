@@ -185,6 +185,7 @@ int drill_sign(struct drill *d)
         rc = adm_core_fail(rv, "drill: signing with the known key failed");
         goto out;
     }
+    d->signature_made = true;
     d->signature_ok = sig_len == want.len && chsm_ct_equal(sig, want.data, sig_len);
     d->t_signed_ns = chsm_time_mono_ns();
     if (!d->signature_ok)
