@@ -120,6 +120,25 @@ static void teardown(void)
     rmdir(g_dir);
 }
 
+static const CK_UTF8CHAR g_so_pin[] = "so-pin-1", g_user_pin[] = "user-pin";
+
+/* (Re)initialise token 0 with both PINs and leave g_session open and logged in as the user. */
+static CK_RV fresh_token(void)
+{
+    CK_UTF8CHAR label[32];
+    CK_SESSION_HANDLE so;
+    CK_RV rv;
+    memset(label, ' ', sizeof label);
+    if ((rv = C_CloseAllSessions(0)) != CKR_OK ||
+        (rv = C_InitToken(0, (CK_UTF8CHAR *)g_so_pin, 8, label)) != CKR_OK ||
+        (rv = C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &so)) != CKR_OK ||
+        (rv = C_Login(so, CKU_SO, (CK_UTF8CHAR *)g_so_pin, 8)) != CKR_OK ||
+        (rv = C_InitPIN(so, (CK_UTF8CHAR *)g_user_pin, 8)) != CKR_OK || (rv = C_CloseSession(so)) != CKR_OK ||
+        (rv = C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &g_session)) != CKR_OK)
+        return rv;
+    return C_Login(g_session, CKU_USER, (CK_UTF8CHAR *)g_user_pin, 8);
+}
+
 static bool setup(void)
 {
     static int state; /* 0 untried, 1 ready, -1 failed */
@@ -139,15 +158,7 @@ static bool setup(void)
     fclose(f);
     setenv("CRATON_HSM_CONFIG", path, 1);
     atexit(teardown);
-    CK_UTF8CHAR label[32];
-    memset(label, ' ', sizeof label);
-    CK_SESSION_HANDLE so;
-    if (C_Initialize(NULL) != CKR_OK || C_InitToken(0, (CK_UTF8CHAR *)"so-pin-1", 8, label) != CKR_OK ||
-        C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &so) != CKR_OK ||
-        C_Login(so, CKU_SO, (CK_UTF8CHAR *)"so-pin-1", 8) != CKR_OK ||
-        C_InitPIN(so, (CK_UTF8CHAR *)"user-pin", 8) != CKR_OK || C_CloseSession(so) != CKR_OK ||
-        C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &g_session) != CKR_OK ||
-        C_Login(g_session, CKU_USER, (CK_UTF8CHAR *)"user-pin", 8) != CKR_OK) {
+    if (C_Initialize(NULL) != CKR_OK || fresh_token() != CKR_OK) {
         fprintf(stderr, "fuzz_attrs: module setup failed\n");
         abort(); /* a harness that cannot reach the code is a broken harness */
     }
@@ -171,6 +182,7 @@ static void remember(CK_OBJECT_HANDLE h)
             return;
         }
     }
+    (void)C_DestroyObject(g_session, h); /* no slot left: do not let objects pile up */
 }
 
 static void op_create(struct cursor *c, bool copy)
@@ -275,5 +287,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     destroy_all();
+    /* Objects created with CKA_DESTROYABLE=false outlive destroy_all(); a periodic re-init bounds them. */
+    static unsigned runs;
+    if (++runs % 2000 == 0 && fresh_token() != CKR_OK)
+        abort();
     return 0;
 }
