@@ -141,7 +141,10 @@ struct chsm_op {
     bool context_authed;
     CK_OBJECT_HANDLE key;
     char key_uid[2 * CHSM_OBJECT_ID_LEN + 1];
+    char key_label[65]; /* for the audit log (truncated) */
 };
+/* Copy an object's CKA_LABEL as a C string for the audit log (truncated to n-1 bytes). */
+void chsm_obj_label(const struct chsm_object *o, char *out, size_t n);
 void chsm_op_free(struct chsm_op *op);
 CHSM_MUST_CHECK CK_RV chsm_op_init(struct chsm_app *app, CK_SESSION_HANDLE h, enum chsm_op_kind kind,
                                    CK_MECHANISM_PTR m, CK_OBJECT_HANDLE hKey, bool with_key);

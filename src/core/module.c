@@ -95,12 +95,8 @@ CK_RV chsm_core_audit(const char *event, int64_t slot, uint64_t session, CK_USER
         return CKR_OK;
     const struct chsm_attr *label = obj ? chsm_attrlist_get(&obj->attrs, CKA_LABEL) : NULL;
     char lbuf[129] = "";
-    if (label != NULL) {
-        size_t n = label->len < sizeof(lbuf) - 1 ? label->len : sizeof(lbuf) - 1;
-        if (n > 0)
-            memcpy(lbuf, label->value, n);
-        lbuf[n] = '\0';
-    }
+    if (obj != NULL)
+        chsm_obj_label(obj, lbuf, sizeof(lbuf));
     struct chsm_audit_event ev = {
         .event = event,
         .slot = slot,

@@ -24,6 +24,15 @@ bool chsm_obj_visible(const struct chsm_session *s, const struct chsm_object *o)
     return true;
 }
 
+void chsm_obj_label(const struct chsm_object *o, char *out, size_t n)
+{
+    const struct chsm_attr *l = chsm_attrlist_get(&o->attrs, CKA_LABEL);
+    size_t len = l == NULL ? 0 : (l->len < n - 1 ? l->len : n - 1);
+    if (len > 0)
+        memcpy(out, l->value, len);
+    out[len] = '\0';
+}
+
 bool chsm_obj_complete(const struct chsm_object *o)
 {
     return o->secrets_loaded || !chsm_policy_secret_bearing(&o->attrs);

@@ -66,6 +66,7 @@ static CK_RV init_with_key(struct chsm_session *s, struct chsm_op *op, const CK_
     CHSM_ENSURE(chsm_obj_complete(o), CKR_USER_NOT_LOGGED_IN);
     op->key = o->h;
     memcpy(op->key_uid, o->uid_hex, sizeof(op->key_uid));
+    chsm_obj_label(o, op->key_label, sizeof(op->key_label));
     op->needs_context_login = cls == CKO_PRIVATE_KEY &&
                               chsm_attrlist_get_bool(&o->attrs, CKA_ALWAYS_AUTHENTICATE, false);
     struct chsm_key_view kv = {o->h, &o->attrs};
@@ -130,8 +131,8 @@ static void account(const struct chsm_session *s, const struct chsm_op *op, cons
 {
     if (op->key == 0 || chsm_g.audit == NULL)
         return;
-    chsm_audit_key_use(chsm_g.audit, s->slot, s->h, chsm_audit_user_of(s->app->login[s->slot]), op->key_uid, NULL,
-                       chsm_mech_name(op->mech), what, rv);
+    chsm_audit_key_use(chsm_g.audit, s->slot, s->h, chsm_audit_user_of(s->app->login[s->slot]), op->key_uid,
+                       op->key_label[0] ? op->key_label : NULL, chsm_mech_name(op->mech), what, rv);
 }
 
 /* Run one step with the size-query convention (session lock held). */

@@ -142,6 +142,7 @@ static CK_RV session_close(struct chsm_session *s)
     bool last = false, did = false;
     (void)pthread_mutex_lock(&sl->auth_lock);
     chsm_wrlock();
+    CK_USER_TYPE who = app->login[sl->id]; /* audited as the state the session closed in */
     if (!s->closed) {
         s->closed = true;
         did = true;
@@ -164,7 +165,7 @@ static CK_RV session_close(struct chsm_session *s)
         return CKR_SESSION_HANDLE_INVALID;
     if (chsm_g.audit != NULL)
         chsm_audit_session_closed(chsm_g.audit, s->h);
-    CK_RV arv = chsm_core_audit("session_close", sl->id, s->h, CHSM_NOT_LOGGED_IN, NULL, NULL, CKR_OK);
+    CK_RV arv = chsm_core_audit("session_close", sl->id, s->h, who, NULL, NULL, CKR_OK);
     CHSM_UNUSED(arv); /* the session is gone either way */
     chsm_session_put(s); /* the table's reference */
     return CKR_OK;
