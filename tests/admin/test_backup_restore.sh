@@ -164,6 +164,11 @@ adm --quiet backup --pin-file so.pin --output scratch/live-final.enc 2>"$W/scrat
 adm --json backup verify --input scratch/live-final.enc --pin-file so.pin | grep -q '"object_count":14' \
     || fail "final backup does not hold all 14 objects"
 ok "backups taken while another process writes are consistent and verify"
+adm key delete --label w1 --pin-file user.pin > scratch/out 2>"$W/scratch/err" || fail "key delete"
+adm key delete --label known-key --pin-file user.pin > scratch/out 2>"$W/scratch/err"; rc=$?
+[ $rc -eq 5 ] && grep -q -- "--force" "$W/scratch/err" || fail "deleting a key pair without --force: exit $rc"
+adm --json token info | grep -q '"object_count":13' || fail "key delete removed the wrong number of objects"
+ok "key delete (one object; a pair needs --force)"
 
 mkdir -p badbundle && cp manifest.json host1.toml badbundle/ && printf 'x' | cat backup-20260101.enc - > badbundle/backup-20260101.enc
 neg 4 "SHA-256" adm manifest verify --input badbundle/manifest.json
