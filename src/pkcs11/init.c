@@ -34,14 +34,6 @@
 #include "core/core.h"
 #include "pkcs11/p11_internal.h"
 
-/*
- * Optional core hook: drop every inherited reference (store handles, locks,
- * sessions) in a forked child without closing or writing anything the parent
- * still uses. Weak so the boundary links against a core that lacks it; the
- * fallback below is a plain finalize at the child's C_Initialize.
- */
-extern void chsm_core_forget_after_fork(void) __attribute__((weak));
-
 static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 static atomic_bool g_up;          /* C_Initialize succeeded in this process */
@@ -79,10 +71,8 @@ static void atfork_child(void)
 {
     if (atomic_load(&g_up)) {
         atomic_store(&g_up, false);
-        if (chsm_core_forget_after_fork != NULL)
-            chsm_core_forget_after_fork();
-        else
-            atomic_store(&g_stale_core, true);
+        /* Drop inherited state without closing anything the parent still uses. */
+        chsm_core_forget_after_fork();
     }
     (void)pthread_mutex_unlock(&g_init_lock);
 }
