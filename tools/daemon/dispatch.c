@@ -101,7 +101,7 @@ static void wipe_message(ProtobufCMessage *m)
         size_t n = 1;
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             memcpy(&n, (char *)m + f->quantifier_offset, sizeof n);
-            memcpy(&field, field, sizeof field);
+            field = *(char **)(void *)field; /* repeated: the field holds the array pointer */
             if (field == NULL)
                 continue;
         } else if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
