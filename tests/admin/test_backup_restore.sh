@@ -177,7 +177,9 @@ rm -rf badbundle
 # ---- Refusals (exit code, message, nothing changed) ----
 cp backup-20260101.enc scratch/src.enc
 tamper() { # tamper OFFSET OUT
-    cp scratch/src.enc "$2"; printf '\xff' | dd of="$2" bs=1 seek="$1" conv=notrunc status=none
+    cp scratch/src.enc "$2"
+    # XOR, never overwrite: overwriting with a fixed value is a no-op when the byte already has it.
+    python3 -c 'import sys; p, o = sys.argv[1], int(sys.argv[2]); d = bytearray(open(p, "rb").read()); d[o] ^= 0x01; open(p, "wb").write(d)' "$2" "$1"
     chmod 600 "$2"
 }
 SIZE=$(stat -c %s backup-20260101.enc)
