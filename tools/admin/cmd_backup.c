@@ -62,20 +62,6 @@ static int out_open(struct out_file *o, const char *path, bool force)
     return ADM_OK;
 }
 
-static void fsync_dir_of(const char *path)
-{
-    char *dup = strdup(path);
-    int fd;
-    if (dup == NULL)
-        return;
-    fd = open(dirname(dup), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dup);
-}
-
 static int out_commit(struct out_file *o, bool force)
 {
     if (o->is_stdout)
@@ -93,7 +79,7 @@ static int out_commit(struct out_file *o, bool force)
     if (!force)
         unlink(o->tmp);
     o->tmp[0] = '\0';
-    fsync_dir_of(o->path);
+    adm_fsync_parent(o->path);
     return ADM_OK;
 }
 
@@ -212,7 +198,10 @@ static int do_backup(struct adm *a, const struct chsm_config *cfg, struct chsm_s
     rc = archive_rows(a, sn, &mk, ts.serial, w, chsm_store_snapshot_count(sn));
     if (rc == ADM_OK && (rv = chsm_archive_writer_finish(w)) != CKR_OK)
         rc = adm_fail_rv(rv, "cannot finish the archive", "check free space");
-    if (rc == ADM_OK && !a->quiet && !o->is_stdout)
+    if (rc == ADM_OK && a->json && !o->is_stdout)
+        printf("{\"output\":\"%s\",\"serial\":\"%s\",\"token_label\":\"%s\",\"objects\":%llu,\"format_version\":%u}\n",
+               o->path, h.serial, h.token_label, (unsigned long long)h.object_count, h.format_version);
+    else if (rc == ADM_OK && !a->quiet && !o->is_stdout)
         fprintf(stderr, "backup of token \"%s\" (serial %s): %llu objects written to %s\n", h.token_label, h.serial,
                 (unsigned long long)h.object_count, o->path);
 out:

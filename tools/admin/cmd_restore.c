@@ -141,6 +141,7 @@ static int put_in_place(struct adm *a, const char *dir, const char *tmp)
     }
     if (rename(tmp, dir) != 0)
         return adm_fail(ADM_FAILED, "cannot move the restored store into %s: %s", dir, strerror(errno));
+    adm_fsync_parent(dir);
     return ADM_OK;
 }
 

@@ -1,4 +1,8 @@
 #include <dirent.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -65,4 +69,18 @@ const char *adm_key_type_name(uint64_t k)
     case (uint64_t)-1: return "-";
     default: return "other";
     }
+}
+
+void adm_fsync_parent(const char *path)
+{
+    char *dup = strdup(path);
+    int fd;
+    if (dup == NULL)
+        return;
+    fd = open(dirname(dup), O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dup);
 }
