@@ -119,7 +119,12 @@ class DaemonE2E(unittest.TestCase):
         cls.config = write_config(cls.dir, "daemon", cls.target)
         cls.log_path = f"{cls.dir}/daemon.log"
         cls.log = open(cls.log_path, "wb")
-        cls.proc = subprocess.Popen([HSMD, "--config", cls.config], stdout=cls.log, stderr=subprocess.STDOUT)
+        # systemd readiness: the daemon sends READY=1 to $NOTIFY_SOCKET (Type=notify).
+        cls.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        cls.notify.bind(f"{cls.dir}/notify.sock")
+        env = dict(os.environ, NOTIFY_SOCKET=f"{cls.dir}/notify.sock")
+        cls.proc = subprocess.Popen([HSMD, "--config", cls.config], stdout=cls.log, stderr=subprocess.STDOUT,
+                                    env=env)
         cls.a = cls.client("a")
         deadline = time.time() + 120
         while True:
@@ -143,6 +148,7 @@ class DaemonE2E(unittest.TestCase):
             cls.proc.kill()
             cls.proc.wait()
         cls.log.close()
+        cls.notify.close()
         if os.environ.get("CHSM_KEEP_TMP") is None:
             shutil.rmtree(cls.dir, ignore_errors=True)
 
@@ -189,6 +195,11 @@ class DaemonE2E(unittest.TestCase):
         self.assertGreater(h.selftests_run, 0)
         self.assertTrue(h.store_lock_held)
         self.assertEqual(len(h.audit_head), 64)
+
+    def test_sd_notify_ready(self):
+        self.notify.settimeout(30)
+        msg = self.notify.recv(4096).decode()
+        self.assertIn("READY=1", msg)
 
     def test_selftest_lines_logged(self):
         log = read_text(self.log_path)
@@ -389,6 +400,14 @@ class DaemonE2E(unittest.TestCase):
         self.assertEqual(self.proc.wait(timeout=60), 0)
         self.assertEqual(subprocess.run(["flock", "-n", lock, "true"]).returncode, 0)
         self.assertIn("stopped", read_text(self.log_path))
+        self.notify.settimeout(5)
+        msgs = []
+        try:
+            while True:
+                msgs.append(self.notify.recv(4096).decode())
+        except socket.timeout:
+            pass
+        self.assertTrue(any("STOPPING=1" in m for m in msgs), msgs)
 
 
 class DaemonStartupRefusals(unittest.TestCase):

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit/audit.h"
 #include "common/log.h"
 #include "core/core.h"
 
@@ -133,7 +134,10 @@ static unsigned reap(bool all, uint32_t idle_s)
         struct chsm_client *c = dead;
         dead = c->next;
         chsm_log(CHSM_LOG_INFO, "daemon: closing sessions of %s client %s", all ? "departing" : "idle", c->id);
+        /* Session-close audit entries name the client they belonged to. */
+        chsm_audit_set_actor(c->id);
         chsm_app_free(c->app);
+        chsm_audit_set_actor(NULL);
         free(c);
     }
     return n;

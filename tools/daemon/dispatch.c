@@ -155,6 +155,7 @@ void chsm_dispatch(const char *identity, size_t method, const uint8_t *req, size
     }
     chsm_audit_set_actor(identity);
     by_index[method](&h, msg);
+    chsm_audit_set_actor(NULL); /* worker threads serve many clients */
     chsm_clients_release(h.client);
 out:
     wipe_message(msg);
