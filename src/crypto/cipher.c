@@ -109,7 +109,7 @@ CK_RV chsm_cipher_new(CK_MECHANISM_TYPE mech, const void *param, size_t param_le
     CHSM_ENSURE(key != NULL && out != NULL && (param != NULL || param_len == 0), CKR_ARGUMENTS_BAD);
     c = calloc(1, sizeof(*c));
     CHSM_ENSURE(c != NULL, CHSM_ERR(CKR_HOST_MEMORY, CHSM_LAYER_CRYPTO, "cipher ctx"));
-    chsm_buf_init(&c->gcm_in, 1);
+    chsm_buf_init(&c->gcm_in, 0); /* ciphertext||tag is public */
     c->enc = encrypt;
     CHSM_GUARD(mode_for(mech, &c->mode, &base));
     ci = chsm_aes_cipher(base, key_len);

@@ -5,6 +5,7 @@
  */
 #include <openssl/core_names.h>
 #include <openssl/provider.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -133,6 +134,10 @@ CHSM_MUST_CHECK static CK_RV state_new(void)
     CHSM_ENSURE(s->lib != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "OSSL_LIB_CTX_new"));
     s->prov = OSSL_PROVIDER_load(s->lib, "default");
     CHSM_ENSURE(s->prov != NULL, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "load default provider"));
+    /* OpenSSL draws key-generation and signature nonces from the context's own DRBGs:
+     * pin them to CTR-DRBG/AES-256 (its default today) so that stays true. */
+    CHSM_ENSURE(RAND_set_DRBG_type(s->lib, "CTR-DRBG", NULL, "AES-256-CTR", NULL) == 1,
+                CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "DRBG type"));
     CHSM_GUARD(fetch_all(s));
 out:
     return rv;

@@ -161,6 +161,7 @@ CHSM_MUST_CHECK static CK_RV decode(const uint8_t *data, size_t len, const char 
         rv = bad;
 out:
     EVP_PKEY_free(pk);
+    OSSL_DECODER_CTX_free(d);
     chsm_ossl_clear();
     return rv;
 }

@@ -123,7 +123,7 @@ CK_RV chsm_sign_new(CK_MECHANISM_TYPE mech, const void *param, size_t param_len,
     CHSM_ENSURE(s != NULL, CHSM_ERR(CKR_HOST_MEMORY, CHSM_LAYER_CRYPTO, "sign ctx"));
     s->fam = r->fam, s->verify = verify, s->key = key;
     chsm_pkey_up_ref(key);
-    chsm_buf_init(&s->in, 1);
+    chsm_buf_init(&s->in, 0); /* message bytes are not key material: plain heap, no mlock per op */
     CHSM_GUARD(check_key(s));
     if (r->fam == F_RSA_PSS || r->fam == F_RSA_PSS_RAW)
         CHSM_GUARD(parse_pss(s, r->hash, param, param_len));
