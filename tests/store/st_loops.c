@@ -236,12 +236,49 @@ struct replay {
     char state; /* 'A' acknowledged, 'd' destroy in flight, 'D' destroyed */
 };
 
+/* Open-addressing index label -> entry: the log reaches tens of thousands of lines at 200 kills. */
+static size_t *ix;
+static size_t ix_cap;
+
+static size_t label_hash(const char *l)
+{
+    size_t h = 1469598103934665603u;
+    for (; *l; l++)
+        h = (h ^ (unsigned char)*l) * 1099511628211u;
+    return h;
+}
+
 static struct replay *replay_find(struct replay *r, unsigned n, const char *label)
 {
-    for (unsigned i = 0; i < n; i++)
-        if (strcmp(r[i].label, label) == 0)
-            return &r[i];
+    (void)n;
+    if (ix_cap == 0)
+        return NULL;
+    for (size_t i = label_hash(label) & (ix_cap - 1); ix[i] != 0; i = (i + 1) & (ix_cap - 1))
+        if (strcmp(r[ix[i] - 1].label, label) == 0)
+            return &r[ix[i] - 1];
     return NULL;
+}
+
+/* Index entry k (0-based) of r; rebuilt at double size when half full. */
+static void replay_index(struct replay *r, unsigned n)
+{
+    if (2 * (size_t)n >= ix_cap) {
+        free(ix);
+        ix_cap = ix_cap ? 4 * ix_cap : 1024;
+        ix = calloc(ix_cap, sizeof *ix);
+        if (ix == NULL)
+            _exit(8);
+        for (unsigned k = 0; k + 1 < n; k++) {
+            size_t i = label_hash(r[k].label) & (ix_cap - 1);
+            while (ix[i] != 0)
+                i = (i + 1) & (ix_cap - 1);
+            ix[i] = k + 1;
+        }
+    }
+    size_t i = label_hash(r[n - 1].label) & (ix_cap - 1);
+    while (ix[i] != 0)
+        i = (i + 1) & (ix_cap - 1);
+    ix[i] = n;
 }
 
 static void cmd_crash_check(const char *logpath)
@@ -267,6 +304,7 @@ static void cmd_crash_check(const char *logpath)
                     r = realloc(r, (cap = cap ? 2 * cap : 256) * sizeof *r);
                 e = &r[n++];
                 snprintf(e->label, sizeof e->label, "%s", b);
+                replay_index(r, n);
             }
             snprintf(e->uid, sizeof e->uid, "%s", a);
             e->state = 'A';
@@ -308,6 +346,9 @@ static void cmd_crash_check(const char *logpath)
            "holds %lu\n",
            present, absent, inflight, (unsigned long)total);
     free(r);
+    free(ix);
+    ix = NULL;
+    ix_cap = 0;
 }
 
 static void cmd_live_tamper(const char *ready, const char *go, const char *good, const char *bad)
