@@ -133,6 +133,7 @@ void chsm_obj_free(struct chsm_object *o)
 {
     if (o == NULL)
         return;
+    chsm_obj_pkey_drop(o);
     chsm_attrlist_free(&o->attrs);
     free(o);
 }
@@ -167,6 +168,7 @@ static CK_RV feed_upsert(void *ctx, struct chsm_store_object *so)
     CK_RV rv = CKR_OK;
     struct chsm_object *o = by_uid(sl, so->id);
     if (o != NULL) {
+        chsm_obj_pkey_drop(o);
         chsm_attrlist_free(&o->attrs);
         o->attrs = so->attrs;
         chsm_attrlist_init(&so->attrs);
@@ -229,6 +231,7 @@ static void feed_bad(void *ctx, const uint8_t id[CHSM_OBJECT_ID_LEN], CK_RV why)
             return;
         }
     }
+    chsm_obj_pkey_drop(o);
     chsm_attrlist_free(&o->attrs);
     o->bad = true;
     if (chsm_obj_reindex(sl, o) != CKR_OK)

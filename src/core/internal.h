@@ -19,6 +19,7 @@
 #include "common/secbuf.h"
 #include "core/core.h"
 #include "crypto/crypto.h"
+#include "crypto/pkey.h"
 #include "store/store.h"
 
 /* ---- hmap.c: chained hash of uint64 key -> pointer; several values per key allowed ---- */
@@ -58,6 +59,8 @@ struct chsm_object {
     bool has_label, has_ckaid;    /* indexed under these hashes */
     uint64_t label_key, ckaid_key;
     struct chsm_object *prev, *next; /* slot list */
+    /* Parsed asymmetric key (keycache.c): built once, shared by readers, dropped when attrs change. */
+    _Atomic(struct chsm_pkey *) pkey;
 };
 
 /* ---- slots ---- */
@@ -104,6 +107,7 @@ enum chsm_op_kind {
 struct chsm_key_view {
     CK_OBJECT_HANDLE h;
     const struct chsm_attrlist *attrs;
+    struct chsm_object *obj; /* for the parsed-key cache (chsm_obj_pkey) */
 };
 
 struct chsm_op;
@@ -129,6 +133,8 @@ struct chsm_op_vtable {
     /* Digest only: feed a secret key's value (C_DigestKey). */
     CHSM_MUST_CHECK CK_RV (*update_key)(struct chsm_op *op, const uint8_t *val, size_t len);
     void (*free)(struct chsm_op *op);
+    /* The handler answers a too-small buffer itself (CKR_BUFFER_TOO_SMALL, exact size, state kept). */
+    bool handles_short;
 };
 
 struct chsm_op {
@@ -156,16 +162,52 @@ CHSM_MUST_CHECK CK_RV chsm_op_verify(struct chsm_app *app, CK_SESSION_HANDLE h, 
                                      const CK_BYTE *data, CK_ULONG data_len, const CK_BYTE *sig, CK_ULONG sig_len);
 
 /* ---- mechanism table (mech.c) ---- */
+/* Key types a row accepts (bit set). */
+#define CHSM_KT_RSA (1u << 0)
+#define CHSM_KT_EC (1u << 1)
+#define CHSM_KT_ED (1u << 2)
+#define CHSM_KT_AES (1u << 3)
+#define CHSM_KT_GEN (1u << 4) /* generic secret and CKK_SHA*_HMAC */
 struct chsm_mech_entry {
     CK_MECHANISM_TYPE type;
     CK_ULONG min_key, max_key;
     CK_FLAGS flags;
     bool fips_approved;
-    bool is_sha1; /* filtered for signing by allow_sha1_signing (mechanism phase) */
+    bool is_sha1; /* SHA-1 signing: signing needs allow_sha1_signing (verify stays) */
+    unsigned key_types;
     const struct chsm_op_vtable *ops[CHSM_OP_COUNT];
 };
 /* The row for mech if offered under the loaded config, else NULL. */
 const struct chsm_mech_entry *chsm_mech_lookup(CK_MECHANISM_TYPE mech);
+/* The CKF_ flags the row has under the loaded config (SHA-1 signing may be off). */
+CK_FLAGS chsm_mech_flags(const struct chsm_mech_entry *e);
+/* Minimum RSA modulus bits under the loaded config. */
+CK_ULONG chsm_mech_rsa_min_bits(void);
+/* CHSM_KT_ bit of a key type (0 if none). */
+unsigned chsm_kt_bit(uint64_t key_type);
+
+/* ---- keycache.c: parsed keys per object ---- */
+/* A referenced parsed key for o (built from its attributes on first use; caller frees). */
+CHSM_MUST_CHECK CK_RV chsm_obj_pkey(struct chsm_object *o, struct chsm_pkey **out);
+/* Put a freshly made key into o's cache (takes a reference). */
+void chsm_obj_pkey_set(struct chsm_object *o, struct chsm_pkey *pk);
+/* Forget o's parsed key (attributes changed, object freed). */
+void chsm_obj_pkey_drop(struct chsm_object *o);
+/* Build a key from an attribute list (import validation). */
+CHSM_MUST_CHECK CK_RV chsm_attrs_pkey(const struct chsm_attrlist *attrs, struct chsm_pkey **out);
+/* Add a key's components (public, or all for is_private) to attrs (keyattrs). */
+CHSM_MUST_CHECK CK_RV chsm_pkey_to_attrs(const struct chsm_pkey *pk, bool is_private, struct chsm_attrlist *attrs);
+
+/* ---- keyuse.c: policy checks shared by Init, wrap, unwrap, derive ---- */
+/* Start/end dates (CK_DATE) for this operation kind; usage_attr 0 skips the flag check. */
+CHSM_MUST_CHECK CK_RV chsm_key_dates_ok(const struct chsm_attrlist *attrs, bool only_after_end_ok);
+bool chsm_key_mech_allowed(const struct chsm_attrlist *attrs, CK_MECHANISM_TYPE m);
+/* Check a key against a row's key types: CKR_KEY_TYPE_INCONSISTENT otherwise. */
+CHSM_MUST_CHECK CK_RV chsm_key_type_ok(const struct chsm_mech_entry *e, const struct chsm_attrlist *attrs);
+/* Does attrs match every attribute of a template attribute (CKA_WRAP_TEMPLATE etc.)? */
+bool chsm_attrs_match_template(const struct chsm_attrlist *attrs, const struct chsm_attr *tmpl_attr);
+/* Merge a stored template attribute into list (conflict: CKR_TEMPLATE_INCONSISTENT). */
+CHSM_MUST_CHECK CK_RV chsm_template_merge(struct chsm_attrlist *list, const struct chsm_attr *tmpl_attr);
 
 /* ---- sessions ---- */
 struct chsm_session {
@@ -255,6 +297,13 @@ CHSM_MUST_CHECK CK_RV chsm_obj_find_visible(const struct chsm_session *s, CK_OBJ
 bool chsm_obj_visible(const struct chsm_session *s, const struct chsm_object *o);
 /* All attributes present (secret-bearing token objects hold secrets only while someone is logged in). */
 bool chsm_obj_complete(const struct chsm_object *o);
+/* Who may write this object from this session (module lock held). */
+CHSM_MUST_CHECK CK_RV chsm_obj_write_checks(const struct chsm_session *s, const struct chsm_attrlist *attrs);
+/* Make attrs (taken) a new object for session s (module write lock held); audits event with mech. */
+CHSM_MUST_CHECK CK_RV chsm_obj_add(struct chsm_session *s, struct chsm_attrlist *attrs, const char *event,
+                                   const char *mech, CK_OBJECT_HANDLE *ph);
+/* Undo chsm_obj_add of a handle (rollback of the first half of a key pair; module write lock held). */
+void chsm_obj_remove(struct chsm_session *s, CK_OBJECT_HANDLE h);
 void chsm_objects_drop_session(CK_SESSION_HANDLE h);
 void chsm_objects_drop_app(const struct chsm_app *app);
 

@@ -11,13 +11,64 @@
 
 #include "core/internal.h"
 
-extern const struct chsm_op_vtable chsm_digest_vt;
+extern const struct chsm_op_vtable chsm_digest_vt, chsm_asym_sign_vt, chsm_mac_vt, chsm_aes_crypt_vt,
+    chsm_rsa_crypt_vt;
 
-#define DIGEST_ROW(m) {m, 0, 0, CKF_DIGEST, true, false, {[CHSM_OP_DIGEST] = &chsm_digest_vt}}
+/*
+ * Key sizes in the units the standard uses: bits for RSA, EC and Edwards,
+ * bytes for AES and generic secrets / HMAC (current mechanisms spec 3.0).
+ * RSA minimums below are raised to the configured floor (chsm_mech_rsa_min_bits).
+ */
+#define DIGEST_ROW(m) {m, 0, 0, CKF_DIGEST, true, false, 0, {[CHSM_OP_DIGEST] = &chsm_digest_vt}}
+#define SV(vt) {[CHSM_OP_SIGN] = &vt, [CHSM_OP_VERIFY] = &vt}
+#define ED_FLAGS (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+#define RSA_SIGN_ROW(m, fips, sha1) {m, 1024, 16384, CKF_SIGN | CKF_VERIFY, fips, sha1, CHSM_KT_RSA, SV(chsm_asym_sign_vt)}
+#define ECDSA_ROW(m, sha1) {m, 256, 521, CKF_SIGN | CKF_VERIFY | ED_FLAGS, !(sha1), sha1, CHSM_KT_EC, SV(chsm_asym_sign_vt)}
+#define HMAC_ROW(m) {m, 1, 512, CKF_SIGN | CKF_VERIFY, true, false, CHSM_KT_GEN, SV(chsm_mac_vt)}
+#define AES_ROW(m, extra) {m, 16, 32, CKF_ENCRYPT | CKF_DECRYPT | (extra), true, false, CHSM_KT_AES, \
+        {[CHSM_OP_ENCRYPT] = &chsm_aes_crypt_vt, [CHSM_OP_DECRYPT] = &chsm_aes_crypt_vt}}
+#define RSA_ALL {[CHSM_OP_SIGN] = &chsm_asym_sign_vt, [CHSM_OP_VERIFY] = &chsm_asym_sign_vt, \
+        [CHSM_OP_SIGN_RECOVER] = &chsm_asym_sign_vt, [CHSM_OP_VERIFY_RECOVER] = &chsm_asym_sign_vt, \
+        [CHSM_OP_ENCRYPT] = &chsm_rsa_crypt_vt, [CHSM_OP_DECRYPT] = &chsm_rsa_crypt_vt}
+#define RSA_OPS_FLAGS (CKF_ENCRYPT | CKF_DECRYPT | CKF_SIGN | CKF_VERIFY | CKF_SIGN_RECOVER | CKF_VERIFY_RECOVER)
 
 static const struct chsm_mech_entry table[] = {
     DIGEST_ROW(CKM_SHA_1),    DIGEST_ROW(CKM_SHA224),   DIGEST_ROW(CKM_SHA256),   DIGEST_ROW(CKM_SHA384),
     DIGEST_ROW(CKM_SHA512),   DIGEST_ROW(CKM_SHA3_256), DIGEST_ROW(CKM_SHA3_384), DIGEST_ROW(CKM_SHA3_512),
+    /* RSA */
+    {CKM_RSA_PKCS_KEY_PAIR_GEN, 2048, 4096, CKF_GENERATE_KEY_PAIR, true, false, 0, {0}},
+    {CKM_RSA_PKCS, 1024, 16384, RSA_OPS_FLAGS | CKF_WRAP | CKF_UNWRAP, true, false, CHSM_KT_RSA, RSA_ALL},
+    {CKM_RSA_X_509, 1024, 16384, RSA_OPS_FLAGS, false, false, CHSM_KT_RSA, RSA_ALL},
+    {CKM_RSA_PKCS_OAEP, 1024, 16384, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP, true, false, CHSM_KT_RSA,
+     {[CHSM_OP_ENCRYPT] = &chsm_rsa_crypt_vt, [CHSM_OP_DECRYPT] = &chsm_rsa_crypt_vt}},
+    RSA_SIGN_ROW(CKM_SHA1_RSA_PKCS, false, true), RSA_SIGN_ROW(CKM_SHA224_RSA_PKCS, true, false),
+    RSA_SIGN_ROW(CKM_SHA256_RSA_PKCS, true, false), RSA_SIGN_ROW(CKM_SHA384_RSA_PKCS, true, false),
+    RSA_SIGN_ROW(CKM_SHA512_RSA_PKCS, true, false), RSA_SIGN_ROW(CKM_RSA_PKCS_PSS, true, false),
+    RSA_SIGN_ROW(CKM_SHA1_RSA_PKCS_PSS, false, true), RSA_SIGN_ROW(CKM_SHA224_RSA_PKCS_PSS, true, false),
+    RSA_SIGN_ROW(CKM_SHA256_RSA_PKCS_PSS, true, false), RSA_SIGN_ROW(CKM_SHA384_RSA_PKCS_PSS, true, false),
+    RSA_SIGN_ROW(CKM_SHA512_RSA_PKCS_PSS, true, false),
+    /* EC */
+    {CKM_EC_KEY_PAIR_GEN, 256, 521, CKF_GENERATE_KEY_PAIR | ED_FLAGS, true, false, 0, {0}},
+    ECDSA_ROW(CKM_ECDSA, false), ECDSA_ROW(CKM_ECDSA_SHA1, true), ECDSA_ROW(CKM_ECDSA_SHA224, false),
+    ECDSA_ROW(CKM_ECDSA_SHA256, false), ECDSA_ROW(CKM_ECDSA_SHA384, false), ECDSA_ROW(CKM_ECDSA_SHA512, false),
+    {CKM_ECDH1_DERIVE, 256, 521, CKF_DERIVE | ED_FLAGS, true, false, CHSM_KT_EC, {0}},
+    /* Edwards: not FIPS 140-3 approved in this module's boundary */
+    {CKM_EC_EDWARDS_KEY_PAIR_GEN, 255, 448, CKF_GENERATE_KEY_PAIR, false, false, 0, {0}},
+    {CKM_EDDSA, 255, 448, CKF_SIGN | CKF_VERIFY, false, false, CHSM_KT_ED, SV(chsm_asym_sign_vt)},
+    /* AES */
+    {CKM_AES_KEY_GEN, 16, 32, CKF_GENERATE, true, false, 0, {0}},
+    AES_ROW(CKM_AES_ECB, CKF_WRAP | CKF_UNWRAP), AES_ROW(CKM_AES_CBC, CKF_WRAP | CKF_UNWRAP),
+    AES_ROW(CKM_AES_CBC_PAD, CKF_WRAP | CKF_UNWRAP), AES_ROW(CKM_AES_CTR, 0), AES_ROW(CKM_AES_GCM, 0),
+    {CKM_AES_KEY_WRAP, 16, 32, CKF_WRAP | CKF_UNWRAP, true, false, CHSM_KT_AES, {0}},
+    {CKM_AES_KEY_WRAP_PAD, 16, 32, CKF_WRAP | CKF_UNWRAP, true, false, CHSM_KT_AES, {0}},
+    {CKM_AES_KEY_WRAP_KWP, 16, 32, CKF_WRAP | CKF_UNWRAP, true, false, CHSM_KT_AES, {0}},
+    {CKM_AES_CMAC, 16, 32, CKF_SIGN | CKF_VERIFY, true, false, CHSM_KT_AES, SV(chsm_mac_vt)},
+    {CKM_AES_CMAC_GENERAL, 16, 32, CKF_SIGN | CKF_VERIFY, true, false, CHSM_KT_AES, SV(chsm_mac_vt)},
+    /* generic secrets and HMAC */
+    {CKM_GENERIC_SECRET_KEY_GEN, 1, 512, CKF_GENERATE, true, false, 0, {0}},
+    HMAC_ROW(CKM_SHA_1_HMAC), HMAC_ROW(CKM_SHA224_HMAC), HMAC_ROW(CKM_SHA256_HMAC), HMAC_ROW(CKM_SHA384_HMAC),
+    HMAC_ROW(CKM_SHA512_HMAC), HMAC_ROW(CKM_SHA_1_HMAC_GENERAL), HMAC_ROW(CKM_SHA224_HMAC_GENERAL),
+    HMAC_ROW(CKM_SHA256_HMAC_GENERAL), HMAC_ROW(CKM_SHA384_HMAC_GENERAL), HMAC_ROW(CKM_SHA512_HMAC_GENERAL),
 };
 
 static bool offered(const struct chsm_mech_entry *e)
@@ -25,6 +76,20 @@ static bool offered(const struct chsm_mech_entry *e)
     if (chsm_g.cfg.algorithms.fips_approved_only && !e->fips_approved)
         return false;
     return true;
+}
+
+CK_ULONG chsm_mech_rsa_min_bits(void)
+{
+    const struct chsm_config *c = &chsm_g.cfg;
+    return c->algorithms.allow_weak_rsa && !c->algorithms.fips_approved_only ? 1024 : 2048;
+}
+
+CK_FLAGS chsm_mech_flags(const struct chsm_mech_entry *e)
+{
+    CK_FLAGS f = e->flags;
+    if (e->is_sha1 && !chsm_g.cfg.algorithms.allow_sha1_signing)
+        f &= ~(CK_FLAGS)CKF_SIGN; /* verification of existing SHA-1 signatures stays */
+    return f;
 }
 
 const struct chsm_mech_entry *chsm_mech_lookup(CK_MECHANISM_TYPE mech)
@@ -71,8 +136,10 @@ CK_RV chsm_core_GetMechanismInfo(struct chsm_app *app, CK_SLOT_ID slotID, CK_MEC
     const struct chsm_mech_entry *e = chsm_mech_lookup(type);
     CHSM_ENSURE(e != NULL, CKR_MECHANISM_INVALID);
     pInfo->ulMinKeySize = e->min_key;
+    if (e->key_types == CHSM_KT_RSA || type == CKM_RSA_PKCS_KEY_PAIR_GEN)
+        pInfo->ulMinKeySize = chsm_mech_rsa_min_bits();
     pInfo->ulMaxKeySize = e->max_key;
-    pInfo->flags = e->flags;
+    pInfo->flags = chsm_mech_flags(e);
 out:
     return rv;
 }

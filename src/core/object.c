@@ -79,8 +79,7 @@ void chsm_objects_drop_app(const struct chsm_app *app)
     drop_matching(by_app, app);
 }
 
-/* Who may write this object from this session (module lock held). */
-static CK_RV write_checks(const struct chsm_session *s, const struct chsm_attrlist *attrs)
+CK_RV chsm_obj_write_checks(const struct chsm_session *s, const struct chsm_attrlist *attrs)
 {
     CK_USER_TYPE who = s->app->login[s->slot];
     bool token = chsm_attrlist_get_bool(attrs, CKA_TOKEN, false);
@@ -99,9 +98,8 @@ static const struct chsm_secbuf *slot_mk(const struct chsm_slot *sl)
     return sl->mk.data != NULL ? &sl->mk : NULL;
 }
 
-/* Make attrs a new object for session s (module write lock held). Takes attrs. */
-static CK_RV object_add(struct chsm_session *s, struct chsm_attrlist *attrs, const char *event,
-                        CK_OBJECT_HANDLE *ph)
+CK_RV chsm_obj_add(struct chsm_session *s, struct chsm_attrlist *attrs, const char *event, const char *mech,
+                   CK_OBJECT_HANDLE *ph)
 {
     CK_RV rv = CKR_OK;
     struct chsm_slot *sl = &chsm_g.slots[s->slot];
@@ -127,7 +125,7 @@ static CK_RV object_add(struct chsm_session *s, struct chsm_attrlist *attrs, con
         o->session = s->h;
     }
     CHSM_GUARD(chsm_obj_insert(sl, o));
-    rv = chsm_core_audit(event, sl->id, s->h, s->app->login[sl->id], o, NULL, CKR_OK);
+    rv = chsm_core_audit(event, sl->id, s->h, s->app->login[sl->id], o, mech, CKR_OK);
     if (rv != CKR_OK) {
         chsm_obj_unlink(sl, o);
         goto out;
@@ -143,11 +141,40 @@ out:
     return rv;
 }
 
+void chsm_obj_remove(struct chsm_session *s, CK_OBJECT_HANDLE h)
+{
+    struct chsm_slot *sl = &chsm_g.slots[s->slot];
+    struct chsm_object *o = chsm_hmap_get(&chsm_g.objects, h);
+    if (o == NULL)
+        return;
+    if (o->token && chsm_store_object_delete(chsm_g.store, sl->id, o->uid) != CKR_OK)
+        chsm_log_err(CHSM_LOG_ERROR, "roll back object write");
+    chsm_obj_unlink(sl, o);
+    chsm_obj_free(o);
+}
+
+/* Imported keys must parse: a malformed key is refused now, not at first use. */
+static CK_RV validate_import(const struct chsm_attrlist *attrs, struct chsm_pkey **pk)
+{
+    uint64_t cls = chsm_attrlist_get_ulong(attrs, CKA_CLASS, CKO_DATA);
+    *pk = NULL;
+    if (cls != CKO_PUBLIC_KEY && cls != CKO_PRIVATE_KEY)
+        return CKR_OK;
+    CK_RV rv = chsm_attrs_pkey(attrs, pk);
+    if (rv == CKR_CURVE_NOT_SUPPORTED || rv == CKR_DOMAIN_PARAMS_INVALID || rv == CKR_TEMPLATE_INCOMPLETE)
+        return rv;
+    if (rv != CKR_OK && rv != CKR_HOST_MEMORY)
+        return CHSM_ERR(CKR_ATTRIBUTE_VALUE_INVALID, "core", "key components do not form a valid key (%s)",
+                        chsm_rv_name(rv));
+    return rv;
+}
+
 CK_RV chsm_core_CreateObject(struct chsm_app *app, CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
                              CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject)
 {
     CK_RV rv = CKR_OK;
     struct chsm_session *s = NULL;
+    struct chsm_pkey *pk = NULL;
     struct chsm_attrlist tmpl, attrs;
     chsm_attrlist_init(&tmpl);
     chsm_attrlist_init(&attrs);
@@ -156,14 +183,21 @@ CK_RV chsm_core_CreateObject(struct chsm_app *app, CK_SESSION_HANDLE hSession, C
     CHSM_ENSURE(phObject != NULL && (pTemplate != NULL || ulCount == 0), CKR_ARGUMENTS_BAD);
     CHSM_GUARD(chsm_template_to_list(pTemplate, ulCount, &tmpl));
     CHSM_GUARD(chsm_policy_create(&tmpl, CHSM_CREATE_IMPORT, &attrs));
+    CHSM_GUARD(validate_import(&attrs, &pk));
     CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
     chsm_wrlock();
     locked = true;
-    CHSM_GUARD(write_checks(s, &attrs));
+    CHSM_GUARD(chsm_obj_write_checks(s, &attrs));
     if (chsm_attrlist_get_bool(&attrs, CKA_TRUSTED, false) && app->login[s->slot] != CKU_SO)
         CHSM_BAIL(CHSM_ERR(CKR_ATTRIBUTE_READ_ONLY, "core", "only the SO may set CKA_TRUSTED"));
-    CHSM_GUARD(object_add(s, &attrs, "object_create", phObject));
+    CHSM_GUARD(chsm_obj_add(s, &attrs, "object_create", NULL, phObject));
+    if (pk != NULL) {
+        struct chsm_object *no = chsm_hmap_get(&chsm_g.objects, *phObject);
+        if (no != NULL)
+            chsm_obj_pkey_set(no, pk);
+    }
 out:
+    chsm_pkey_free(pk);
     if (locked)
         chsm_unlock();
     chsm_attrlist_free(&tmpl);
@@ -194,8 +228,8 @@ CK_RV chsm_core_CopyObject(struct chsm_app *app, CK_SESSION_HANDLE hSession, CK_
     CHSM_GUARD(chsm_attrlist_clone(&attrs, &src->attrs));
     chsm_attrlist_remove(&attrs, CKA_UNIQUE_ID);
     CHSM_GUARD(chsm_policy_modify(&attrs, &tmpl, true, app->login[s->slot] == CKU_SO));
-    CHSM_GUARD(write_checks(s, &attrs));
-    CHSM_GUARD(object_add(s, &attrs, "object_copy", phNewObject));
+    CHSM_GUARD(chsm_obj_write_checks(s, &attrs));
+    CHSM_GUARD(chsm_obj_add(s, &attrs, "object_copy", NULL, phNewObject));
 out:
     if (locked)
         chsm_unlock();
@@ -343,6 +377,7 @@ CK_RV chsm_core_SetAttributeValue(struct chsm_app *app, CK_SESSION_HANDLE hSessi
     chsm_attrlist_free(&o->attrs);
     o->attrs = attrs;
     chsm_attrlist_init(&attrs);
+    chsm_obj_pkey_drop(o); /* attributes changed: the parsed key is rebuilt on next use */
     CHSM_GUARD(chsm_obj_reindex(sl, o));
     CHSM_GUARD(chsm_core_audit("attribute_change", sl->id, s->h, app->login[sl->id], o, NULL, CKR_OK));
 out:

@@ -39,19 +39,9 @@ static CK_ATTRIBUTE_TYPE usage_attr(enum chsm_op_kind k)
     return u[k];
 }
 
-static bool mech_allowed(const struct chsm_attrlist *attrs, CK_MECHANISM_TYPE m)
-{
-    const struct chsm_attr *a = chsm_attrlist_get(attrs, CKA_ALLOWED_MECHANISMS);
-    if (a == NULL || a->len == 0)
-        return true; /* absent or empty: no restriction */
-    for (size_t i = 0; i + 8 <= a->len; i += 8)
-        if (chsm_load_le64(a->value + i) == m)
-            return true;
-    return false;
-}
-
 /* Key checks and handler init (module lock held). */
-static CK_RV init_with_key(struct chsm_session *s, struct chsm_op *op, const CK_MECHANISM *m, CK_OBJECT_HANDLE hKey)
+static CK_RV init_with_key(struct chsm_session *s, struct chsm_op *op, const struct chsm_mech_entry *e,
+                           const CK_MECHANISM *m, CK_OBJECT_HANDLE hKey)
 {
     CK_RV rv = CKR_OK;
     struct chsm_object *o = NULL;
@@ -61,15 +51,22 @@ static CK_RV init_with_key(struct chsm_session *s, struct chsm_op *op, const CK_
     CHSM_GUARD(rv);
     uint64_t cls = chsm_attrlist_get_ulong(&o->attrs, CKA_CLASS, CKO_DATA);
     CHSM_ENSURE(cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY, CKR_KEY_TYPE_INCONSISTENT);
-    CHSM_ENSURE(chsm_attrlist_get_bool(&o->attrs, usage_attr(op->kind), false), CKR_KEY_FUNCTION_NOT_PERMITTED);
-    CHSM_ENSURE(mech_allowed(&o->attrs, m->mechanism), CKR_MECHANISM_INVALID);
+    CHSM_GUARD(chsm_key_type_ok(e, &o->attrs));
+    CHSM_ENSURE(chsm_attrlist_get_bool(&o->attrs, usage_attr(op->kind), false),
+                CHSM_ERR(CKR_KEY_FUNCTION_NOT_PERMITTED, "core", "key lacks the usage attribute for %s",
+                         op_name(op->kind)));
+    CHSM_ENSURE(chsm_key_mech_allowed(&o->attrs, m->mechanism),
+                CHSM_ERR(CKR_MECHANISM_INVALID, "core", "mechanism not in the key's CKA_ALLOWED_MECHANISMS"));
+    /* After the end date a key may still process existing data (verify, decrypt). */
+    bool late_ok = op->kind == CHSM_OP_VERIFY || op->kind == CHSM_OP_DECRYPT || op->kind == CHSM_OP_VERIFY_RECOVER;
+    CHSM_GUARD(chsm_key_dates_ok(&o->attrs, late_ok));
     CHSM_ENSURE(chsm_obj_complete(o), CKR_USER_NOT_LOGGED_IN);
     op->key = o->h;
     memcpy(op->key_uid, o->uid_hex, sizeof(op->key_uid));
     chsm_obj_label(o, op->key_label, sizeof(op->key_label));
     op->needs_context_login = cls == CKO_PRIVATE_KEY &&
                               chsm_attrlist_get_bool(&o->attrs, CKA_ALWAYS_AUTHENTICATE, false);
-    struct chsm_key_view kv = {o->h, &o->attrs};
+    struct chsm_key_view kv = {o->h, &o->attrs, o};
     CHSM_GUARD(op->vt->init(op, m, &kv));
 out:
     return rv;
@@ -88,24 +85,32 @@ CK_RV chsm_op_init(struct chsm_app *app, CK_SESSION_HANDLE h, enum chsm_op_kind 
     slocked = true;
     CHSM_ENSURE(s->ops[kind] == NULL, CKR_OPERATION_ACTIVE);
     if (with_key) {
-        /* An invalid key handle is reported before the mechanism (what callers test first). */
-        CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
+        /* Session objects live only here: no store poll on the hot path. Token objects
+         * may have changed in another process, so the cache catches up first. */
+        chsm_rdlock();
+        const struct chsm_object *ko = chsm_hmap_get(&chsm_g.objects, hKey);
+        bool session_obj = ko != NULL && !ko->token;
+        chsm_unlock();
+        if (!session_obj)
+            CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
         chsm_rdlock();
         bool known = chsm_hmap_get(&chsm_g.objects, hKey) != NULL;
         chsm_unlock();
+        /* An invalid key handle is reported before the mechanism (what callers test first). */
         CHSM_ENSURE(known, CKR_KEY_HANDLE_INVALID);
     }
     const struct chsm_mech_entry *e = chsm_mech_lookup(m->mechanism);
     CHSM_ENSURE(e != NULL && e->ops[kind] != NULL, CKR_MECHANISM_INVALID);
+    CHSM_ENSURE(!(e->is_sha1 && kind == CHSM_OP_SIGN && !chsm_g.cfg.algorithms.allow_sha1_signing),
+                CHSM_ERR(CKR_MECHANISM_INVALID, "core", "SHA-1 signing is off (allow_sha1_signing)"));
     op = calloc(1, sizeof(*op));
     CHSM_ENSURE(op != NULL, CKR_HOST_MEMORY);
     op->vt = e->ops[kind];
     op->kind = kind;
     op->mech = m->mechanism;
     if (with_key) {
-        CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
         chsm_rdlock();
-        rv = init_with_key(s, op, m, hKey);
+        rv = init_with_key(s, op, e, m, hKey);
         chsm_unlock();
         CHSM_GUARD(rv);
     } else {
@@ -152,7 +157,7 @@ static CK_RV run_step(struct chsm_session *s, struct chsm_op *op, enum chsm_op_s
         return rv;
     }
     size_t need = op->vt->size(op, step, in_len);
-    if (out == NULL || *out_len < need) {
+    if (out == NULL || (*out_len < need && !op->vt->handles_short)) {
         CK_RV rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
         *out_len = (CK_ULONG)need;
         *keep = true;
@@ -166,8 +171,12 @@ static CK_RV run_step(struct chsm_session *s, struct chsm_op *op, enum chsm_op_s
         rv = op->vt->final(op, out, &ol);
     else
         rv = op->vt->oneshot(op, in, in_len, out, &ol);
-    if (rv == CKR_OK)
+    if (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL)
         *out_len = (CK_ULONG)ol;
+    if (rv == CKR_BUFFER_TOO_SMALL) {
+        *keep = true; /* the handler kept its state (spec 5.2) */
+        return rv;
+    }
     if (step == CHSM_STEP_UPDATE) {
         op->multipart = true;
         *keep = rv == CKR_OK;

@@ -112,7 +112,7 @@ static void test_lifecycle(void **state)
     assert_true(mi.flags & CKF_DIGEST);
     assert_int_equal(chsm_core_GetMechanismInfo(chsm_core_default_app(), 0, CKM_MD5, &mi), CKR_MECHANISM_INVALID);
     assert_int_equal(chsm_core_GetMechanismList(chsm_core_default_app(), 0, NULL, &n), CKR_OK);
-    assert_int_equal(n, 8);
+    assert_true(n > 8); /* digests plus the mechanism rows (test_mech checks them) */
     assert_string_equal(chsm_mech_name(CKM_SHA256), "CKM_SHA256");
     CK_MECHANISM_TYPE m;
     assert_true(chsm_mech_from_name("CKM_SHA3_256", &m));
@@ -526,9 +526,9 @@ static void test_digest(void **state)
     assert_int_equal(chsm_core_DigestInit(a, h, &m), CKR_OK);
     assert_int_equal(chsm_core_SessionCancel(a, h, CKF_DIGEST), CKR_OK);
     assert_int_equal(chsm_core_DigestFinal(a, h, out, &n), CKR_OPERATION_NOT_INITIALIZED);
-    /* no key mechanisms are offered yet */
+    /* an AES key cannot serve ECDSA; the failed Init leaves nothing active */
     CK_MECHANISM sm = {CKM_ECDSA, NULL, 0};
-    assert_int_equal(chsm_core_SignInit(a, rw, &sm, k), CKR_MECHANISM_INVALID);
+    assert_int_equal(chsm_core_SignInit(a, rw, &sm, k), CKR_KEY_TYPE_INCONSISTENT);
     assert_int_equal(chsm_core_Sign(a, rw, out, 1, out, &n), CKR_OPERATION_NOT_INITIALIZED);
 }
 
