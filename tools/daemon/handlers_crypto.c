@@ -39,22 +39,52 @@ static CK_RV do_wrap(const struct oneshot *o, CK_BYTE_PTR out, CK_ULONG_PTR len)
     return chsm_core_WrapKey(o->app, o->s, o->mech, o->a, o->b, out, len);
 }
 
-/* Size query, allocate, produce. *buf (caller frees with wipe) holds *len bytes. */
+/*
+ * Size query, allocate, produce. *buf (caller frees with wipe) holds *len
+ * bytes. A CKR_BUFFER_TOO_SMALL on the real call (the size query may be a
+ * lower estimate; the operation stays active, PKCS#11 5.2) is retried once
+ * with the size it reports, so it never reaches the client.
+ */
 static CK_RV two_step(struct chsm_hctx *h, oneshot_fn fn, const struct oneshot *o, unsigned char **buf,
                       CK_ULONG *len)
 {
+    CK_ULONG cap = 0;
     CK_RV rv;
+
     *buf = NULL;
     *len = 0;
     rv = fn(o, NULL, len);
-    if (rv != CKR_OK)
-        return rv;
-    if (*len > h->settings->max_send_message_bytes)
-        return CHSM_ERR(CKR_DATA_LEN_RANGE, "daemon", "output of %lu bytes exceeds max_send_message_bytes", *len);
-    *buf = malloc(*len ? *len : 1);
-    if (*buf == NULL)
-        return CKR_HOST_MEMORY;
-    return fn(o, *buf, len);
+    for (int attempt = 0; rv == CKR_OK && attempt < 2; attempt++) {
+        if (*buf != NULL) {
+            chsm_wipe(*buf, cap);
+            free(*buf);
+        }
+        cap = *len;
+        *buf = NULL;
+        if (cap > h->settings->max_send_message_bytes) {
+            rv = CHSM_ERR(CKR_DATA_LEN_RANGE, "daemon", "output of %lu bytes exceeds max_send_message_bytes", cap);
+            break;
+        }
+        *buf = malloc(cap ? cap : 1);
+        if (*buf == NULL) {
+            rv = CKR_HOST_MEMORY;
+            break;
+        }
+        rv = fn(o, *buf, len);
+        if (rv != CKR_BUFFER_TOO_SMALL)
+            break;
+        /* too small must report a larger size; otherwise the invariant is broken */
+        rv = *len > cap ? CKR_OK : CKR_GENERAL_ERROR;
+        if (rv == CKR_OK && attempt == 1)
+            rv = CKR_BUFFER_TOO_SMALL;
+    }
+    if (rv != CKR_OK && *buf != NULL) {
+        chsm_wipe(*buf, cap);
+        free(*buf);
+        *buf = NULL;
+        *len = 0;
+    }
+    return rv;
 }
 
 static void reply_bytes(struct chsm_hctx *h, CK_RV rv, const char *what, unsigned char *buf, CK_ULONG len)
