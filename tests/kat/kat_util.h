@@ -23,7 +23,8 @@ struct kat {
     void *dl;
     CK_FUNCTION_LIST *f;
     CK_SLOT_ID slot;
-    CK_SESSION_HANDLE s;
+    CK_SESSION_HANDLE s;  /* operations run here; replaced after a failed case (kat_reset_ops) */
+    CK_SESSION_HANDLE ks; /* imported keys live here for the whole run */
     bool softhsm;
     const char *vecdir;
     char tmpdir[256];
@@ -94,6 +95,16 @@ void kat_destroy(CK_OBJECT_HANDLE h);
 
 /* DER OCTET STRING wrapping (malloc'd). */
 uint8_t *der_octet(const uint8_t *v, size_t n, size_t *out_len);
+
+/*
+ * Replace the operations session: a module bug that leaves an operation
+ * active must cost one failed case, not every case after it. Called after
+ * each recorded failure.
+ */
+void kat_reset_ops(void);
+
+/* Record "size query answered asked, then CKR_BUFFER_TOO_SMALL wanting need" (a failure; details of the first few). */
+void kat_size_query_bug(const char *fn, unsigned long asked, unsigned long need, size_t inlen);
 
 /* Session stays usable: a C_GenerateRandom answers CKR_OK. */
 bool kat_session_ok(void);
