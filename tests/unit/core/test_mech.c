@@ -646,6 +646,68 @@ static void test_ecdh(void **state)
     assert_int_equal(chsm_core_DeriveKey(A, S, &m1, vc, t, 5, &k1), CKR_KEY_FUNCTION_NOT_PERMITTED);
 }
 
+/* Token keys survive a restart: the private key is rebuilt from its stored components and signs. */
+static void test_token_key_persists(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/chsm-mech-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chsm_core_finalize(), CKR_OK);
+    struct chsm_config c;
+    assert_int_equal(chsm_config_defaults(&c), CKR_OK);
+    free(c.token.storage_path);
+    c.token.storage_path = strdup(dir);
+    c.security.pbkdf2_iterations = 100000;
+    c.audit.enabled = false;
+    struct chsm_core_options o = {.config = &c};
+    assert_int_equal(chsm_core_initialize(&o), CKR_OK);
+    A = chsm_core_default_app();
+    CK_UTF8CHAR label[32];
+    memset(label, ' ', sizeof(label));
+    assert_int_equal(chsm_core_InitToken(A, 0, U(SO_PIN), L(SO_PIN), label), CKR_OK);
+    assert_int_equal(chsm_core_OpenSession(A, 0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &S), CKR_OK);
+    assert_int_equal(chsm_core_Login(A, S, CKU_SO, U(SO_PIN), L(SO_PIN)), CKR_OK);
+    assert_int_equal(chsm_core_InitPIN(A, S, U(USER_PIN), L(USER_PIN)), CKR_OK);
+    assert_int_equal(chsm_core_Logout(A, S), CKR_OK);
+    assert_int_equal(chsm_core_Login(A, S, CKU_USER, U(USER_PIN), L(USER_PIN)), CKR_OK);
+    CK_MECHANISM kg = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+    CK_ATTRIBUTE pt[] = {{CKA_EC_PARAMS, (void *)(uintptr_t)P256, sizeof(P256)}, {CKA_TOKEN, &yes, 1}};
+    CK_ATTRIBUTE vt[] = {{CKA_TOKEN, &yes, 1}, {CKA_LABEL, "persist", 7}};
+    CK_OBJECT_HANDLE pub, priv;
+    assert_int_equal(chsm_core_GenerateKeyPair(A, S, &kg, pt, 2, vt, 2, &pub, &priv), CKR_OK);
+    CK_BYTE sig[64];
+    CK_ULONG n = sizeof(sig);
+    CK_MECHANISM m = {CKM_ECDSA_SHA256, NULL, 0};
+    assert_int_equal(chsm_core_SignInit(A, S, &m, priv), CKR_OK);
+    assert_int_equal(chsm_core_Sign(A, S, (CK_BYTE_PTR) "abc", 3, sig, &n), CKR_OK);
+    assert_int_equal(chsm_core_finalize(), CKR_OK);
+    assert_int_equal(chsm_core_initialize(&o), CKR_OK);
+    chsm_config_free(&c);
+    A = chsm_core_default_app();
+    assert_int_equal(chsm_core_OpenSession(A, 0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &S), CKR_OK);
+    assert_int_equal(chsm_core_Login(A, S, CKU_USER, U(USER_PIN), L(USER_PIN)), CKR_OK);
+    CK_ATTRIBUTE ft[] = {{CKA_LABEL, "persist", 7}};
+    CK_OBJECT_HANDLE found[2];
+    CK_ULONG nf = 0;
+    assert_int_equal(chsm_core_FindObjectsInit(A, S, ft, 1), CKR_OK);
+    assert_int_equal(chsm_core_FindObjects(A, S, found, 2, &nf), CKR_OK);
+    assert_int_equal(chsm_core_FindObjectsFinal(A, S), CKR_OK);
+    assert_int_equal(nf, 1);
+    CK_ATTRIBUTE pub_t[] = {{CKA_CLASS, &(CK_OBJECT_CLASS){CKO_PUBLIC_KEY}, sizeof(CK_OBJECT_CLASS)}};
+    CK_OBJECT_HANDLE pubs[2];
+    CK_ULONG np = 0;
+    assert_int_equal(chsm_core_FindObjectsInit(A, S, pub_t, 1), CKR_OK);
+    assert_int_equal(chsm_core_FindObjects(A, S, pubs, 2, &np), CKR_OK);
+    assert_int_equal(chsm_core_FindObjectsFinal(A, S), CKR_OK);
+    assert_int_equal(np, 1);
+    assert_int_equal(chsm_core_VerifyInit(A, S, &m, pubs[0]), CKR_OK);
+    assert_int_equal(chsm_core_Verify(A, S, (CK_BYTE_PTR) "abc", 3, sig, n), CKR_OK);
+    sign_verify(&m, found[0], pubs[0], true);
+    char cmd[64];
+    (void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_fips(void **state)
 {
     (void)state;
@@ -686,6 +748,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrap_rsa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ecdh, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_key_persists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fips, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
