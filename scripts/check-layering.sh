@@ -31,6 +31,26 @@ for mod in common config crypto store audit core pkcs11; do
     fi
   done < <(grep -rHn '#include "' "src/$mod" --include='*.c' --include='*.h' || true)
 done
+# Front ends: token operations go through the core; the admin CLI also uses
+# the maintenance APIs (config, store snapshot/archive, audit verify, key
+# file parsing in crypto/pkey.h) that work on files rather than on a token.
+for tool in admin daemon; do
+  [ -d "tools/$tool" ] || continue
+  case "$tool" in
+    admin)  ok="common config core crypto store audit" ;;
+    daemon) ok="common config core store audit" ;;
+  esac
+  while IFS= read -r line; do
+    file=${line%%:*}
+    inc=$(sed -E 's/.*#include "([^"]+)".*/\1/' <<<"$line")
+    top=${inc%%/*}
+    [ "$top" = "$inc" ] && continue
+    [ "$top" = "craton_hsm" ] && continue
+    if ! grep -qw "$top" <<<"$ok"; then
+      echo "layering: $file includes \"$inc\" but tools/$tool may only use: $ok"; fail=1
+    fi
+  done < <(grep -rHn '#include "' "tools/$tool" --include='*.c' --include='*.h' || true)
+done
 bad=$(grep -rln '#include <openssl/' src tools --include='*.c' --include='*.h' | grep -v '^src/crypto/' || true)
 [ -n "$bad" ] && { echo "layering: OpenSSL headers outside src/crypto: $bad"; fail=1; }
 bad=$(grep -rln '#include <sqlite3.h>' src tools --include='*.c' --include='*.h' | grep -v '^src/store/' || true)
