@@ -47,6 +47,13 @@ struct chsm_audit_event {
     const char *mechanism; /* "CKM_ECDSA" or NULL */
     CK_RV result;
     const char *detail;    /* optional, never secret */
+    /*
+     * The event concerns only volatile session state (a session object, a
+     * session opening or closing): it is written before the call returns but
+     * fdatasync'ed with the next durable event or the batch flush, not on its
+     * own — the state it describes does not survive a crash either.
+     */
+    bool session_only;
 };
 
 /* Append one event (filtered by log_level). */

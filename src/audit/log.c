@@ -262,7 +262,9 @@ CK_RV chsm_audit_event(struct chsm_audit *a, const struct chsm_audit_event *ev)
                           .result = ev->result,
                           .detail = ev->detail};
     /* Key-use events are batched like chsm_audit_key_use(); everything else is state-changing. */
-    return audit_append(a, &r, !audit_is_key_use_op(ev->event));
+    bool durable = !audit_is_key_use_op(ev->event) && !ev->session_only &&
+                   strcmp(ev->event, "session_open") != 0 && strcmp(ev->event, "session_close") != 0;
+    return audit_append(a, &r, durable);
 }
 
 CK_RV chsm_audit_head(struct chsm_audit *a, uint64_t *seq, char hash_hex[65])

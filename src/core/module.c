@@ -107,6 +107,8 @@ CK_RV chsm_core_audit(const char *event, int64_t slot, uint64_t session, CK_USER
         .mechanism = mech,
         .result = result,
         .detail = NULL,
+        /* Session objects vanish with the process: their events need not be fsync'ed one by one. */
+        .session_only = obj != NULL && !obj->token,
     };
     CK_RV rv = chsm_audit_event(chsm_g.audit, &ev);
     if (rv != CKR_OK) {
