@@ -40,7 +40,7 @@ static CK_RV one(init_fn init, one_fn fn, CK_MECHANISM *m, CK_OBJECT_HANDLE k, c
          * once here; the operation is still active, so finish it with the size
          * asked for and let the caller judge the result as usual.
          */
-        kat_size_query_bug(fn == F->C_Decrypt ? "C_Decrypt" : fn == F->C_Encrypt ? "C_Encrypt" : "C_Sign", asked, l, n);
+        kat_size_query_bug(fn == F->C_Decrypt ? "C_Decrypt" : fn == F->C_Encrypt ? "C_Encrypt" : "C_Sign", m->mechanism, asked, l, n);
         free(*out);
         *out = xmalloc(l);
         rv = fn(K.s, (CK_BYTE *)in, (CK_ULONG)n, *out, &l);

@@ -139,7 +139,7 @@ static void gcm_case(struct tally *t, struct tc *c, long tagbits)
 
 static void run_gcm(void)
 {
-    struct tally t = {.file = "aes_gcm_test.json", .skip_reason = "IV length 0 (PKCS#11 requires ulIvLen >= 1)"};
+    struct tally t = {.file = "aes_gcm_test.json", .skip_reason = "IV length 0 or > 256 bytes: outside CK_GCM_PARAMS' 1..256 (PKCS#11 2.40, the issue's range)"};
     struct json *j = kat_load(t.file);
     if (j == NULL)
         return;
@@ -150,7 +150,7 @@ static void run_gcm(void)
         for (size_t i = 0; i < tests->n; i++) {
             struct tc c;
             tc_load(&c, tests->items[i]);
-            if (c.ivn == 0)
+            if (c.ivn == 0 || c.ivn > 256)
                 t.skipped++;
             else
                 gcm_case(&t, &c, tagbits);

@@ -461,22 +461,38 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-static unsigned g_sizeq_bugs;
+/* Size-query bugs, one line per (function, mechanism) with its first example and a count. */
+static struct sizeq {
+    const char *fn;
+    CK_MECHANISM_TYPE mech;
+    unsigned count;
+    char first[160];
+} g_sizeq[16];
 
-void kat_size_query_bug(const char *fn, unsigned long asked, unsigned long need, size_t inlen)
+void kat_size_query_bug(const char *fn, CK_MECHANISM_TYPE mech, unsigned long asked, unsigned long need, size_t inlen)
 {
-    if (g_sizeq_bugs++ < 5)
-        printf("FAIL %s size query answered %lu, then CKR_BUFFER_TOO_SMALL wanting %lu (input %zu bytes); "
-               "retried with that size\n",
-               fn, asked, need, inlen);
     kat_failed++;
+    for (size_t i = 0; i < sizeof g_sizeq / sizeof g_sizeq[0]; i++) {
+        struct sizeq *q = &g_sizeq[i];
+        if (q->fn == NULL) {
+            q->fn = fn;
+            q->mech = mech;
+            snprintf(q->first, sizeof q->first, "e.g. input %zu bytes: size query answered %lu, then wanted %lu", inlen,
+                     asked, need);
+        }
+        if (q->fn == fn && q->mech == mech) {
+            q->count++;
+            return;
+        }
+    }
 }
 
 int kat_finish(void)
 {
-    if (g_sizeq_bugs)
-        printf("size query too small: %u times (each counted as a failure; the case itself was judged after a retry)\n",
-               g_sizeq_bugs);
+    for (size_t i = 0; i < sizeof g_sizeq / sizeof g_sizeq[0] && g_sizeq[i].fn != NULL; i++)
+        printf("FAIL %s mechanism 0x%lx: the size query answers too little, then CKR_BUFFER_TOO_SMALL (%u times, each "
+               "a failure; cases judged after a retry; %s)\n",
+               g_sizeq[i].fn, g_sizeq[i].mech, g_sizeq[i].count, g_sizeq[i].first);
     if (K.f != NULL)
         (void)F->C_Finalize(NULL);
     printf("%u passed, %u failed\n", kat_passed, kat_failed);

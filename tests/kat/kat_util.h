@@ -104,7 +104,7 @@ uint8_t *der_octet(const uint8_t *v, size_t n, size_t *out_len);
 void kat_reset_ops(void);
 
 /* Record "size query answered asked, then CKR_BUFFER_TOO_SMALL wanting need" (a failure; details of the first few). */
-void kat_size_query_bug(const char *fn, unsigned long asked, unsigned long need, size_t inlen);
+void kat_size_query_bug(const char *fn, CK_MECHANISM_TYPE mech, unsigned long asked, unsigned long need, size_t inlen);
 
 /* Session stays usable: a C_GenerateRandom answers CKR_OK. */
 bool kat_session_ok(void);
