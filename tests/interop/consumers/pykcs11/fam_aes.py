@@ -182,9 +182,5 @@ def run_cmac(s):
 
 
 def run_family(ctx):
-    s = ctx.s
-    run_keygen(s)
-    run_modes(s)
-    run_gcm(s)
-    run_wrap(s)
-    run_cmac(s)
+    for part in (run_keygen, run_modes, run_gcm, run_wrap, run_cmac):
+        part(ctx.fresh())

@@ -30,11 +30,43 @@ MECHANISMS = [
 ]
 
 
+class Isolating:
+    """Session proxy: after any failed call it switches to a fresh session
+    (the login is per token, session objects stay alive because the old
+    session is never closed), so one failure that legitimately leaves an
+    operation active (CKR_BUFFER_TOO_SMALL keeps it, by spec) does not turn
+    every later check into CKR_OPERATION_ACTIVE."""
+
+    def __init__(self, ctx):
+        self._ctx = ctx
+        self._s = ctx.new_session()
+
+    def __getattr__(self, name):
+        attr = getattr(self._s, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            try:
+                return attr(*args, **kwargs)
+            except PyKCS11.PyKCS11Error:
+                self._s = self._ctx.new_session()
+                raise
+        return call
+
+
 class Ctx:
-    def __init__(self, lib, slot, session):
+    def __init__(self, lib, slot):
         self.lib = lib
         self.slot = slot
-        self.s = session
+        self.s = Isolating(self)
+
+    def new_session(self):
+        return self.lib.openSession(self.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION)
+
+    def fresh(self):
+        self.s = Isolating(self)
+        return self.s
 
 
 def find_slot(lib):
@@ -67,12 +99,15 @@ def run_all(module):
     slot = find_slot(lib)
     session = lib.openSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION)
     session.login(common.USER_PIN)
-    ctx = Ctx(lib, slot, session)
+    ctx = Ctx(lib, slot)
     check_mechanism_list(ctx)
     for fam in (fam_rsa, fam_ec, fam_aes, fam_hmac, fam_import):
         try:
+            ctx.fresh()
             fam.run_family(ctx)
         except Exception as e:  # noqa: BLE001 -- one family must not stop the rest
             result("%s family" % fam.__name__, False, "%s: %s" % (type(e).__name__, e))
     session.logout()
-    session.closeSession()
+    # Finalize now, while the temp dir (store, audit log) still exists.
+    lib.closeAllSessions(slot)
+    lib.lib.C_Finalize()
