@@ -41,8 +41,8 @@ static size_t aes_size(const struct chsm_op *op, enum chsm_op_step step, size_t 
         return chsm_cipher_update_len(op->state, in_len);
     case CHSM_STEP_FINAL:
         return chsm_cipher_final_len(op->state);
-    default:
-        return chsm_cipher_update_len(op->state, in_len) + chsm_cipher_final_len(op->state);
+    default: /* GCM decrypt and CBC-PAD decrypt produce their output in the final half */
+        return chsm_cipher_oneshot_len(op->state, in_len);
     }
 }
 

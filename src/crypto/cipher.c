@@ -310,6 +310,21 @@ out:
     return rv;
 }
 
+/* Final's output after n more input bytes (upper bound for CBC-PAD decrypt). */
+static size_t final_after(const struct chsm_cipher *c, size_t n)
+{
+    if (c->mode == M_GCM && !c->enc)
+        return c->gcm_in.len + n >= c->tag_len ? c->gcm_in.len + n - c->tag_len : 0;
+    if (c->mode == M_CBC_PAD)
+        return c->enc ? 16 : held_after(c, c->held + n); /* encrypt final is always one block */
+    return c->mode == M_GCM ? c->tag_len : 0;
+}
+
+size_t chsm_cipher_oneshot_len(const struct chsm_cipher *c, size_t n)
+{
+    return chsm_cipher_update_len(c, n) + final_after(c, n);
+}
+
 CK_RV chsm_cipher_oneshot(struct chsm_cipher *c, const uint8_t *in, size_t n, uint8_t *out, size_t *out_len)
 {
     CK_RV rv = CKR_OK;
@@ -318,12 +333,7 @@ CK_RV chsm_cipher_oneshot(struct chsm_cipher *c, const uint8_t *in, size_t n, ui
     CHSM_ENSURE(!c->finished, CKR_OPERATION_NOT_INITIALIZED);
     /* Predicted total: update output plus what final will add after this input. */
     first = chsm_cipher_update_len(c, n);
-    if (c->mode == M_GCM && !c->enc)
-        second = c->gcm_in.len + n >= c->tag_len ? c->gcm_in.len + n - c->tag_len : 0;
-    else if (c->mode == M_CBC_PAD)
-        second = c->enc ? 16 : held_after(c, c->held + n); /* encrypt final is always one block */
-    else
-        second = c->mode == M_GCM ? c->tag_len : 0;
+    second = final_after(c, n);
     if (out == NULL || *out_len < first + second) {
         bool query = out == NULL;
         *out_len = first + second;

@@ -47,6 +47,9 @@ CHSM_MUST_CHECK CK_RV chsm_cipher_new(CK_MECHANISM_TYPE mech, const void *param,
 void chsm_cipher_free(struct chsm_cipher *c);
 size_t chsm_cipher_update_len(const struct chsm_cipher *c, size_t in_len);
 size_t chsm_cipher_final_len(const struct chsm_cipher *c);
+/* Output of a one-shot call with n input bytes: exact, except an upper bound
+ * for CBC-PAD decrypt (the pad length is known only after decryption). */
+size_t chsm_cipher_oneshot_len(const struct chsm_cipher *c, size_t n);
 /* *out_len: in = capacity of out, out = bytes written. */
 CHSM_MUST_CHECK CK_RV chsm_cipher_update(struct chsm_cipher *c, const uint8_t *in, size_t n, uint8_t *out,
                                          size_t *out_len);
