@@ -193,7 +193,8 @@ static void scenario_keys(struct sc *c)
         c->ec_ok = 1;
         uid_of(c->s, c->priv, c->priv_uid);
         uid_of(c->s, c->pub, c->pub_uid);
-        /* One entry naming the private key (the public half is in the same call). */
+        /* One entry per object created, public key first, so each object's id is on record. */
+        EV("keypair_generate", c->s, "user", c->pub_uid, plab, "CKM_EC_KEY_PAIR_GEN", CKR_OK);
         EV("keypair_generate", c->s, "user", c->priv_uid, plab, "CKM_EC_KEY_PAIR_GEN", CKR_OK);
     } else
         miss("C_GenerateKeyPair(CKM_EC_KEY_PAIR_GEN)", rv);
