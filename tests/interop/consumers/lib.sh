@@ -108,6 +108,12 @@ storage_path = "$CHSM_TMP/store"
 [security]
 pbkdf2_iterations = 100000
 
+# pkcs11-tool --test-ec and --test hard-code SHA-1 signature mechanisms
+# (CKM_ECDSA_SHA1, CKM_SHA1_RSA_PKCS); SHA-1 signing is off by default
+# ([algorithms].allow_sha1_signing = false), so the interop token enables it.
+[algorithms]
+allow_sha1_signing = true
+
 [audit]
 log_path = "$CHSM_TMP/audit.jsonl"
 TOML
