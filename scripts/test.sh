@@ -3,7 +3,8 @@
 #   1. install missing Debian packages (scripts/install-deps.sh)
 #   2. layering check (#include lines follow the module dependency rules)
 #   3. release build + every ctest test (unit, integration, interop, fuzz-corpus replays, e2e)
-#   4. ASan+UBSan build + the unit, integration and fuzz-replay tests again
+#   4. ASan+UBSan build + the unit, integration, known-answer, fuzz-replay,
+#      admin end-to-end and daemon end-to-end tests again (leaks are errors)
 # Any missing test dependency is an error: nothing is skipped quietly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,5 +26,5 @@ cmake --build build-asan -j"$JOBS"
 echo "== ASan+UBSan tests"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-(cd build-asan && ctest --output-on-failure -j"$JOBS" --timeout 900 -L 'unit|integration|fuzz-replay|sanitize')
+(cd build-asan && ctest --output-on-failure -j"$JOBS" --timeout 900 -L '^(unit|integration|kat|fuzz-replay|e2e|daemon)$')
 echo "== all test stages passed"
