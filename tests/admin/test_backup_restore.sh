@@ -5,7 +5,7 @@
 # changed (recursive sha256 listing before/after).
 # Usage: test_backup_restore.sh PATH/TO/craton-hsm-admin
 set -u
-ADMIN=${1:?usage: $0 PATH/TO/craton-hsm-admin}
+ADMIN=$(realpath "${1:?usage: $0 PATH/TO/craton-hsm-admin}")
 [ -x "$ADMIN" ] || { echo "FAIL: $ADMIN is not built"; exit 1; }
 for tool in gpg flock tar openssl sha256sum; do
     command -v $tool >/dev/null || { echo "FAIL: missing dependency $tool"; exit 1; }

@@ -46,6 +46,7 @@ struct adm {
     bool json;
     bool quiet;
     bool help;
+    bool timings; /* --timings: phase timings on stderr */
     /* Command words and options after globals are removed. */
     int argc;
     char **argv;
@@ -105,6 +106,12 @@ struct adm_progress {
 void adm_progress_start(struct adm_progress *p, const struct adm *a, const char *what, uint64_t total);
 void adm_progress_step(struct adm_progress *p, uint64_t done);
 void adm_progress_end(struct adm_progress *p);
+
+/* --timings: phase timings on stderr (timings.c). adm_timing closes the phase
+ * that started at the previous mark; pbkdf2 marks it as the PIN derivation. */
+void adm_timing_start(bool on);
+void adm_timing(const char *phase, bool pbkdf2);
+void adm_timing_end(void);
 
 /* Commands. Each returns an exit code. */
 int cmd_config(struct adm *a);

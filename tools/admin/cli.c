@@ -73,6 +73,8 @@ int adm_take_globals(struct adm *a, int argc, char **argv)
             a->quiet = true;
         else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
             a->help = true;
+        else if (strcmp(s, "--timings") == 0)
+            a->timings = true;
         else if (strncmp(s, "--config=", 9) == 0)
             a->config_path = s + 9;
         else if (strcmp(s, "--config") == 0) {

@@ -171,8 +171,10 @@ static int do_backup(struct adm *a, const struct chsm_config *cfg, struct chsm_s
                                             : adm_fail_rv(rv, "cannot read the token", "check the store");
         goto out;
     }
+    adm_timing("open store", false);
     rv = chsm_store_pin_check(st, adm_slot(a), CHSM_PIN_SO, pin->data, pin->len, cfg->security.max_failed_logins,
                               &mk, NULL);
+    adm_timing("SO PIN check", true);
     if (rv != CKR_OK) {
         rc = rv == CKR_PIN_INCORRECT ? adm_fail(ADM_AUTH, "wrong SO PIN (the attempt counts toward the lockout); "
                                                 "give the SO PIN, not the user PIN")
@@ -198,6 +200,7 @@ static int do_backup(struct adm *a, const struct chsm_config *cfg, struct chsm_s
     rc = archive_rows(a, sn, &mk, ts.serial, w, chsm_store_snapshot_count(sn));
     if (rc == ADM_OK && (rv = chsm_archive_writer_finish(w)) != CKR_OK)
         rc = adm_fail_rv(rv, "cannot finish the archive", "check free space");
+    adm_timing("snapshot, authenticate and archive rows", false);
     if (rc == ADM_OK && a->json && !o->is_stdout)
         printf("{\"output\":\"%s\",\"serial\":\"%s\",\"token_label\":\"%s\",\"objects\":%llu,\"format_version\":%u}\n",
                o->path, h.serial, h.token_label, (unsigned long long)h.object_count, h.format_version);
@@ -265,8 +268,10 @@ int cmd_backup(struct adm *a)
     rc = do_backup(a, cfg, st, &pin, &o);
     if (rc == ADM_OK)
         rc = out_commit(&o, adm_flag(a, "--force"));
+    adm_timing("publish (fsync, link)", false);
     if (rc == ADM_OK)
         audit_backup(cfg, out, adm_slot(a));
+    adm_timing("audit event", false);
 out:
     out_abort(&o);
     if (st != NULL)

@@ -75,8 +75,12 @@ int adm_backup_verify(struct adm *a)
         return adm_fail(ADM_USAGE, "backup verify needs --input FILE (or --input - for standard input)");
     if ((rc = adm_pin(a, "pin", "SO PIN", false, &pin)) != ADM_OK)
         return rc;
-    if ((rc = adm_in_open(path, &in)) != ADM_OK || (rc = adm_in_unlock(&in, &pin)) != ADM_OK)
+    if ((rc = adm_in_open(path, &in)) != ADM_OK)
         goto out;
+    adm_timing("read header", false);
+    if ((rc = adm_in_unlock(&in, &pin)) != ADM_OK)
+        goto out;
+    adm_timing("unwrap master key", true);
     header_out(a, chsm_archive_reader_header(in.r));
     adm_progress_start(&pr, a, "verify", chsm_archive_reader_header(in.r)->object_count);
     for (;;) {
@@ -100,6 +104,7 @@ int adm_backup_verify(struct adm *a)
         adm_progress_step(&pr, ++n);
     }
     adm_progress_end(&pr);
+    adm_timing("decrypt, authenticate and list rows", false);
     if (a->json)
         printf("],\"integrity\":\"%s\"}\n", rv == CKR_OK ? "ok" : "FAILED");
     if (rv != CKR_OK) {

@@ -68,16 +68,20 @@ static int run(struct drill *d, const struct chsm_config *host)
     o.config = &d->sc;
     o.actor = "craton-hsm-admin drill";
     o.no_threads = true;
+    adm_timing("drill: manifest", false);
     if (chsm_core_initialize(&o) != CKR_OK) {
         rc = adm_fail(ADM_FAILED, "drill: the core did not start on the restored store (self-tests or store); see "
                       "the process log");
         goto out;
     }
     d->selftests_ok = chsm_core_get_status(&st) == CKR_OK && st.selftests_passed;
+    adm_timing("drill: core start and self-tests", false);
     rc = d->selftests_ok ? drill_sign(d) : adm_fail(ADM_FAILED, "drill: self-tests failed on this host");
     adm_core_down();
+    adm_timing("drill: core shutdown", false);
     if (rc == ADM_OK)
         rc = drill_audit(d);
+    adm_timing("drill: audit continuity", false);
 out:
     chsm_secbuf_free(&pin);
     return rc;
@@ -106,6 +110,7 @@ int cmd_drill(struct adm *a)
     d.a = a;
     rc = run(&d, host);
     drill_destroy(&d);
+    adm_timing("drill: destroy scratch", false);
     if (rc == ADM_OK && !d.destroyed)
         rc = adm_fail(ADM_FAILED, "drill: could not remove the scratch directory %s; remove it by hand", d.dir);
     report(&d, rc);

@@ -104,6 +104,7 @@ static int build(struct adm *a, struct adm_in *in, const char *tmp)
         adm_progress_step(&pr, ++n);
     }
     adm_progress_end(&pr);
+    adm_timing("decrypt, authenticate and import rows", false);
     /* One transaction: a failure anywhere leaves the scratch store empty (and it is removed anyway). */
     if (rv == CKR_OK)
         rv = chsm_store_import_commit(st);
@@ -115,6 +116,7 @@ static int build(struct adm *a, struct adm_in *in, const char *tmp)
         rv = CHSM_ERR(CKR_ENCRYPTED_DATA_INVALID, "admin", "restored store holds %llu objects, archive says %llu",
                       (unsigned long long)ts.object_count, (unsigned long long)h->object_count);
     chsm_store_close(st);
+    adm_timing("commit and check", false);
     if (rv != CKR_OK)
         return adm_archive_fail(rv, "restore failed, nothing was changed");
     return ADM_OK;
@@ -156,8 +158,10 @@ int adm_restore_into(struct adm *a, const struct chsm_config *cfg, const struct 
         goto out;
     if ((rc = check_identity(cfg, chsm_archive_reader_header(in.r))) != ADM_OK)
         goto out;
+    adm_timing("read header", false);
     if ((rc = adm_in_unlock(&in, pin)) != ADM_OK)
         goto out;
+    adm_timing("unwrap master key", true);
     snprintf(tmp, sizeof(tmp), "%s.restore.%ld", dir, (long)getpid());
     rm_rf(tmp);
     if (mkdir(tmp, 0700) != 0) {
@@ -169,7 +173,9 @@ int adm_restore_into(struct adm *a, const struct chsm_config *cfg, const struct 
     if ((rc = build(a, &in, tmp)) != ADM_OK || (rc = put_in_place(a, dir, tmp)) != ADM_OK)
         goto out;
     tmp[0] = '\0';
+    adm_timing("publish (rename)", false);
     rc = adm_restore_audit(a, cfg, chsm_archive_reader_header(in.r));
+    adm_timing("audit log", false);
     if (rc == ADM_OK && !a->quiet) {
         const struct chsm_archive_header *h = chsm_archive_reader_header(in.r);
         fprintf(stderr, "restored token \"%s\" (serial %s): %llu objects into %s\n", h->token_label, h->serial,

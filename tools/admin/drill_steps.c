@@ -27,8 +27,11 @@ int drill_verify_bundle(struct drill *d, const struct chsm_secbuf *pin)
     bool done = false;
     CK_RV rv = CKR_OK;
     int rc = adm_in_open(adm_opt(d->a, "--input"), &in);
-    if (rc == ADM_OK)
+    if (rc == ADM_OK) {
+        adm_timing("drill: read header", false);
         rc = adm_in_unlock(&in, pin);
+        adm_timing("drill: unwrap master key (verify)", true);
+    }
     if (rc != ADM_OK)
         goto out;
     const struct chsm_archive_header *h = chsm_archive_reader_header(in.r);
@@ -56,6 +59,7 @@ int drill_verify_bundle(struct drill *d, const struct chsm_secbuf *pin)
     }
     rc = rv == CKR_OK ? ADM_OK : adm_archive_fail(rv, "drill: bundle verification failed");
     d->bundle_ok = rc == ADM_OK;
+    adm_timing("drill: decrypt and authenticate rows (verify)", false);
 out:
     adm_in_close(&in);
     return rc;
@@ -133,6 +137,7 @@ static int scratch_login(struct drill *d, CK_SESSION_HANDLE *h)
     if (rc != ADM_OK)
         return rc;
     rc = adm_core_session(d->a, CKU_SO, &so, h);
+    adm_timing("drill: SO login on the scratch token (PBKDF2 + object load)", false);
     if (rc == ADM_OK && (rv = chsm_rand_bytes(rnd, sizeof(rnd))) == CKR_OK) {
         chsm_hex_encode(rnd, sizeof(rnd), hex);
         chsm_wipe(rnd, sizeof(rnd));
@@ -140,10 +145,12 @@ static int scratch_login(struct drill *d, CK_SESSION_HANDLE *h)
         chsm_wipe(hex, sizeof(hex));
         if (rv == CKR_OK)
             rv = chsm_core_InitPIN(app, *h, up.data, (CK_ULONG)up.len);
+        adm_timing("drill: set a scratch user PIN (PBKDF2 wrap)", false);
         if (rv == CKR_OK)
             rv = chsm_core_Logout(app, *h);
         if (rv == CKR_OK)
             rv = chsm_core_Login(app, *h, CKU_USER, up.data, (CK_ULONG)up.len);
+        adm_timing("drill: user login on the scratch token (PBKDF2 + object load)", false);
         if (rv != CKR_OK)
             rc = adm_core_fail(rv, "drill: cannot log in to the scratch token");
     }
@@ -186,6 +193,7 @@ int drill_sign(struct drill *d)
         goto out;
     }
     d->signature_made = true;
+    adm_timing("drill: sign", false);
     d->signature_ok = sig_len == want.len && chsm_ct_equal(sig, want.data, sig_len);
     d->t_signed_ns = chsm_time_mono_ns();
     if (!d->signature_ok)

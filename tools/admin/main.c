@@ -83,7 +83,9 @@ int main(int argc, char **argv)
         return rc;
     if (chsm_crypto_init() != CKR_OK)
         return adm_fail(ADM_FAILED, "the crypto library failed to initialise; check the OpenSSL 3 installation");
+    adm_timing_start(a.timings);
     rc = dispatch(&a);
+    adm_timing_end();
     if (a.cfg_loaded)
         chsm_config_free(&a.cfg);
     chsm_crypto_fini();
