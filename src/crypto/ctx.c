@@ -13,6 +13,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/internal.h"
+#include "crypto/shim.h"
 
 struct chsm_crypto_state chsm_crypto_g;
 
@@ -70,9 +71,11 @@ static void state_free(struct chsm_crypto_state *s)
     EVP_KDF_free(s->x963);
     for (size_t i = 0; i < 5; i++)
         EVP_MAC_CTX_free(s->hmac_tmpl[i]);
+    chsm_shim_unload(); /* first: it runs on the default provider's context */
     if (s->prov != NULL)
         (void)OSSL_PROVIDER_unload(s->prov);
     OSSL_LIB_CTX_free(s->lib);
+    chsm_shim_free();
     memset(s, 0, sizeof(*s));
 }
 
@@ -134,6 +137,7 @@ CHSM_MUST_CHECK static CK_RV state_new(void)
     CHSM_ENSURE(s->lib != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "OSSL_LIB_CTX_new"));
     s->prov = OSSL_PROVIDER_load(s->lib, "default");
     CHSM_ENSURE(s->prov != NULL, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "load default provider"));
+    CHSM_GUARD(chsm_shim_load(s->lib, s->prov)); /* asymmetric keys never go through host ENGINEs */
     /* OpenSSL draws key-generation and signature nonces from the context's own DRBGs:
      * pin them to CTR-DRBG/AES-256 (its default today) so that stays true. */
     CHSM_ENSURE(RAND_set_DRBG_type(s->lib, "CTR-DRBG", NULL, "AES-256-CTR", NULL) == 1,

@@ -12,6 +12,7 @@
 #include "common/secbuf.h"
 #include "crypto/crypto.h"
 #include "crypto/pkey_internal.h"
+#include "crypto/shim.h"
 
 static const uint8_t oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 static const uint8_t oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
@@ -49,6 +50,7 @@ CK_RV chsm_pkey_wrap(EVP_PKEY *pkey, bool is_private, struct chsm_pkey **out)
     const struct chsm_curve *c = NULL;
     enum chsm_pkey_kind kind;
     char group[32] = "";
+    CHSM_GUARD(chsm_shim_adopt(&pkey, is_private)); /* decoded keys: into the engine-proof keymgmt */
     if (EVP_PKEY_is_a(pkey, "RSA")) {
         kind = CHSM_PKEY_RSA;
     } else if (EVP_PKEY_is_a(pkey, "ED25519")) {
@@ -120,7 +122,9 @@ size_t chsm_pkey_sig_len(const struct chsm_pkey *key)
 
 EVP_PKEY_CTX *chsm_pkey_ctx(const struct chsm_pkey *key)
 {
-    return EVP_PKEY_CTX_new_from_pkey(chsm_crypto_g.lib, key->pkey, NULL);
+    /* The key's shim keymgmt keeps the context off the host's ENGINE tables (shim.h); the
+     * optional query keeps the operation in the shim too (digests still come from default). */
+    return EVP_PKEY_CTX_new_from_pkey(chsm_crypto_g.lib, key->pkey, CHSM_SHIM_PREFER);
 }
 
 CK_RV chsm_ec_point_raw(const struct chsm_curve *c, const uint8_t *in, size_t len, const uint8_t **raw,
@@ -155,17 +159,23 @@ CHSM_MUST_CHECK static CK_RV push_bn(OSSL_PARAM_BLD *b, const char *name, struct
     return CKR_OK;
 }
 
-CHSM_MUST_CHECK static CK_RV fromdata(const char *type, OSSL_PARAM_BLD *b, int selection, EVP_PKEY **out)
+CHSM_MUST_CHECK static CK_RV fromdata_params(const char *type, OSSL_PARAM *p, int selection, EVP_PKEY **out)
 {
     CK_RV rv = CKR_OK;
-    OSSL_PARAM *p = OSSL_PARAM_BLD_to_param(b);
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(chsm_crypto_g.lib, type, NULL);
+    EVP_PKEY_CTX *c = chsm_shim_ctx(type); /* not EVP_PKEY_CTX_new_from_name(type): host ENGINEs (shim.h) */
     CHSM_ENSURE(p != NULL && c != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "fromdata"));
     CHSM_ENSURE(EVP_PKEY_fromdata_init(c) == 1 && EVP_PKEY_fromdata(c, out, selection, p) == 1,
                 CHSM_OSSL_ERR(CKR_ATTRIBUTE_VALUE_INVALID, "key components rejected"));
 out:
-    OSSL_PARAM_free(p); /* secure-heap BNs land in the secure heap */
     EVP_PKEY_CTX_free(c);
+    return rv;
+}
+
+CHSM_MUST_CHECK static CK_RV fromdata(const char *type, OSSL_PARAM_BLD *b, int selection, EVP_PKEY **out)
+{
+    OSSL_PARAM *p = OSSL_PARAM_BLD_to_param(b);
+    CK_RV rv = fromdata_params(type, p, selection, out);
+    OSSL_PARAM_free(p); /* secure-heap BNs land in the secure heap */
     return rv;
 }
 
@@ -265,17 +275,22 @@ CHSM_MUST_CHECK static CK_RV ed_from_parts(const struct chsm_curve *c, const str
     CK_RV rv = CKR_OK;
     const uint8_t *raw = NULL;
     size_t raw_len = 0;
+    OSSL_PARAM p[2] = {OSSL_PARAM_END, OSSL_PARAM_END};
+    /* Not EVP_PKEY_new_raw_*_key_ex: it consults ENGINE asn1/pkey tables first (shim.h). */
     if (pp->is_private) {
         CHSM_ENSURE(pp->value.len == c->field_bytes,
                     CHSM_ERR(pp->value.len ? CKR_ATTRIBUTE_VALUE_INVALID : CKR_TEMPLATE_INCOMPLETE,
                              CHSM_LAYER_CRYPTO, "Edwards private key length %zu", pp->value.len));
-        *out = EVP_PKEY_new_raw_private_key_ex(chsm_crypto_g.lib, c->name, NULL, pp->value.data, pp->value.len);
+        p[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)(uintptr_t)pp->value.data,
+                                                 pp->value.len);
+        CHSM_GUARD(fromdata_params(c->name, p, EVP_PKEY_KEYPAIR, out));
     } else {
         CHSM_ENSURE(pp->ec_point.len > 0, CHSM_ERR(CKR_TEMPLATE_INCOMPLETE, CHSM_LAYER_CRYPTO, "CKA_EC_POINT"));
         CHSM_GUARD(chsm_ec_point_raw(c, pp->ec_point.data, pp->ec_point.len, &raw, &raw_len));
         CHSM_ENSURE(raw_len == c->field_bytes,
                     CHSM_ERR(CKR_ATTRIBUTE_VALUE_INVALID, CHSM_LAYER_CRYPTO, "Edwards public key length"));
-        *out = EVP_PKEY_new_raw_public_key_ex(chsm_crypto_g.lib, c->name, NULL, raw, raw_len);
+        p[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)(uintptr_t)raw, raw_len);
+        CHSM_GUARD(fromdata_params(c->name, p, EVP_PKEY_PUBLIC_KEY, out));
     }
     CHSM_ENSURE(*out != NULL, CHSM_OSSL_ERR(CKR_ATTRIBUTE_VALUE_INVALID, "Edwards key"));
 out:

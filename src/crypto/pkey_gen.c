@@ -5,6 +5,7 @@
 #include "common/secbuf.h"
 #include "crypto/crypto.h"
 #include "crypto/pkey_internal.h"
+#include "crypto/shim.h"
 #include "crypto/sign.h"
 
 CK_RV chsm_pkey_pairwise_test(const struct chsm_pkey *key)
@@ -56,7 +57,7 @@ CK_RV chsm_pkey_generate_rsa(CK_ULONG bits, const uint8_t *e, size_t e_len, stru
     /* Odd and > 1 (OpenSSL also caps the size); 3 is allowed by PKCS#11 but 65537 is the default. */
     CHSM_ENSURE(e_len <= 8 && BN_is_odd(bn) && !BN_is_one(bn),
                 CHSM_ERR(CKR_ATTRIBUTE_VALUE_INVALID, CHSM_LAYER_CRYPTO, "CKA_PUBLIC_EXPONENT"));
-    c = EVP_PKEY_CTX_new_from_name(chsm_crypto_g.lib, "RSA", NULL);
+    c = chsm_shim_ctx("RSA"); /* never EVP_PKEY_CTX_new_from_name: host ENGINEs (shim.h) */
     CHSM_ENSURE(c != NULL && EVP_PKEY_keygen_init(c) == 1 && EVP_PKEY_CTX_set_rsa_keygen_bits(c, (int)bits) == 1 &&
                     EVP_PKEY_CTX_set1_rsa_keygen_pubexp(c, bn) == 1,
                 CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "RSA keygen setup"));
@@ -80,7 +81,7 @@ CK_RV chsm_pkey_generate_ec(const uint8_t *ec_params, size_t len, struct chsm_pk
     CHSM_ENSURE(out != NULL, CKR_ARGUMENTS_BAD);
     cv = chsm_curve_from_params(ec_params, len);
     CHSM_ENSURE(cv != NULL, CHSM_ERR(CKR_CURVE_NOT_SUPPORTED, CHSM_LAYER_CRYPTO, "CKA_EC_PARAMS not supported"));
-    c = EVP_PKEY_CTX_new_from_name(chsm_crypto_g.lib, cv->kind == CHSM_PKEY_EC ? "EC" : cv->name, NULL);
+    c = chsm_shim_ctx(cv->kind == CHSM_PKEY_EC ? "EC" : cv->name);
     CHSM_ENSURE(c != NULL && EVP_PKEY_keygen_init(c) == 1, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "keygen init"));
     if (cv->kind == CHSM_PKEY_EC)
         CHSM_ENSURE(EVP_PKEY_CTX_set_group_name(c, cv->name) == 1, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "group"));
