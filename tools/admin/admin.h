@@ -107,6 +107,10 @@ void adm_progress_start(struct adm_progress *p, const struct adm *a, const char 
 void adm_progress_step(struct adm_progress *p, uint64_t done);
 void adm_progress_end(struct adm_progress *p);
 
+/* --help: the program's usage, or the text of `CMD [SUB]` (help.c); exit code. */
+void adm_help_usage(FILE *f);
+int adm_help(const struct adm *a);
+
 /* --timings: phase timings on stderr (timings.c). adm_timing closes the phase
  * that started at the previous mark; pbkdf2 marks it as the PIN derivation. */
 void adm_timing_start(bool on);

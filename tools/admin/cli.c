@@ -61,13 +61,25 @@ int adm_fail_rv(CK_RV rv, const char *what, const char *hint)
     return adm_fail(adm_exit_for(rv), "%s: %s; %s", what, chsm_rv_name(rv), hint);
 }
 
-/* Strip global options wherever they appear; the rest is the command line. */
+/*
+ * Strip global options wherever they appear; the rest is the command line.
+ * --slot N is parsed with each command's options, so when it comes before
+ * the command it is moved after it.
+ */
 int adm_take_globals(struct adm *a, int argc, char **argv)
 {
+    char *slot[2] = {NULL, NULL};
     int n = 0;
     for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        if (strcmp(s, "--json") == 0)
+        char *s = argv[i];
+        if (n == 0 && strncmp(s, "--slot=", 7) == 0)
+            slot[0] = s;
+        else if (n == 0 && strcmp(s, "--slot") == 0) {
+            if (i + 1 >= argc)
+                return adm_fail(ADM_USAGE, "--slot needs a number; see craton-hsm-admin --help");
+            slot[0] = s;
+            slot[1] = argv[++i];
+        } else if (strcmp(s, "--json") == 0)
             a->json = true;
         else if (strcmp(s, "--quiet") == 0 || strcmp(s, "-q") == 0)
             a->quiet = true;
@@ -84,6 +96,8 @@ int adm_take_globals(struct adm *a, int argc, char **argv)
         } else
             argv[n++] = argv[i];
     }
+    for (int k = 0; k < 2 && slot[k] != NULL; k++)
+        argv[n++] = slot[k];
     a->argc = n;
     a->argv = argv;
     return ADM_OK;

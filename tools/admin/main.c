@@ -10,37 +10,6 @@
 #include "admin.h"
 #include "crypto/crypto.h"
 
-static const char USAGE[] =
-    "usage: craton-hsm-admin [--config PATH] [--json] [--quiet] COMMAND [OPTIONS]\n"
-    "\n"
-    "Commands:\n"
-    "  config check                          validate a config (every problem listed)\n"
-    "  token init --label L                  initialise the token (SO PIN)\n"
-    "  token info                            label, serial, PIN state, objects, store\n"
-    "  status                                self-tests, store, audit head, daemon lock\n"
-    "  pin change --user-type so|user        change a PIN (old PIN, then new PIN)\n"
-    "  pin reset                             SO sets a new user PIN (objects survive)\n"
-    "  key list|generate|import|delete|sign|verify|export-public\n"
-    "  backup --pin SO --output FILE [--force]\n"
-    "  backup verify --input FILE --pin SO   decrypt and list the archive without extracting\n"
-    "  restore --pin SO --input FILE [--force] [--audit-archive DIR]\n"
-    "  manifest create --output FILE [--bundle FILE...] | manifest verify --input FILE\n"
-    "  drill --input FILE --pin SO --known-key LABEL --payload FILE --signature FILE\n"
-    "  audit verify [--log PATH] [--segments DIR_OR_GLOB] [--from-hash HEX]\n"
-    "  audit dump [--last N] | audit head | audit rotate\n"
-    "\n"
-    "Global options: --config PATH (else $CRATON_HSM_CONFIG, else ./craton_hsm.toml, else\n"
-    "defaults), --json (machine-readable output), --quiet (no progress), --slot N, --help.\n"
-    "\n"
-    "PINs, in order of preference: --pin-file PATH, --pin-env NAME, --pin - (standard\n"
-    "input), a no-echo prompt on a terminal, or --pin VALUE (visible in ps; warns).\n"
-    "The same forms exist for --so-pin, --new-pin and --old-pin where a command takes them.\n"
-    "\n"
-    "Exit codes: 0 ok, 1 operation failed, 2 usage error, 3 authentication failed\n"
-    "(wrong PIN, PIN locked), 4 integrity failure (tampered or truncated archive, store\n"
-    "or log), 5 refused by a safety rule (store exists, daemon running, format version\n"
-    "too new, identity mismatch).\n";
-
 static int dispatch(struct adm *a)
 {
     static const struct {
@@ -50,17 +19,11 @@ static int dispatch(struct adm *a)
                 {"pin", cmd_pin},       {"audit", cmd_audit},     {"backup", cmd_backup},
                 {"restore", cmd_restore}, {"key", cmd_key},       {"manifest", cmd_manifest},
                 {"drill", cmd_drill}};
+    if (a->help)
+        return adm_help(a);
     if (a->argc == 0) {
-        if (a->help) {
-            fputs(USAGE, stdout);
-            return ADM_OK;
-        }
-        fputs(USAGE, stderr);
+        adm_help_usage(stderr);
         return ADM_USAGE;
-    }
-    if (a->help) {
-        fputs(USAGE, stdout);
-        return ADM_OK;
     }
     for (size_t i = 0; i < CHSM_ARRAY_LEN(cmds); i++)
         if (strcmp(a->argv[0], cmds[i].name) == 0)
