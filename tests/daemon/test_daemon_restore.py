@@ -24,6 +24,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.environ["CRATON_HSM_CLIENT_DIR"])
+import json  # noqa: E402
+import re  # noqa: E402
+
 import grpc  # noqa: E402
 import craton_hsm_client as hc  # noqa: E402
 from craton_hsm_client import attr, mech  # noqa: E402
@@ -161,25 +164,57 @@ shutdown_grace_s = 5
 
         t = threading.Thread(target=generate)
         t.start()
-        time.sleep(0.5)
+        deadline = time.time() + 120
+        while len(made) < 3 and not errors and time.time() < deadline:
+            time.sleep(0.05)
+        before = len(made)
         self.admin("backup", "--pin", SO_PIN, "--output", f"{d}/backup.enc")
+        during = len(made) - before
         stop.set()
         t.join(timeout=120)
         self.assertEqual(errors, [])
-        self.assertGreater(len(made), 0, "the generator made no key while the backup ran")
+        self.assertGreater(during, 0, "the daemon made no key while the backup ran")
         v = self.admin("backup", "verify", "--input", f"{d}/backup.enc", "--pin", SO_PIN)
         self.assertIn("known", v.stdout + v.stderr)
-        # restore must refuse while the daemon holds the store
+        # The archive is one consistent snapshot: it authenticates, holds what its header
+        # says, both halves of the known pair, and the generator's keys as a gap-free
+        # prefix load-0..load-(m-1) (each generate commits before the next starts).
+        v = self.admin("--json", "backup", "verify", "--input", f"{d}/backup.enc", "--pin", SO_PIN)
+        listing = json.loads(v.stdout)
+        self.assertEqual(listing["integrity"], "ok")
+        self.assertEqual(listing["object_count"], len(listing["objects"]))
+        labels = [o["label"] for o in listing["objects"]]
+        self.assertEqual(sorted(o["class"] for o in listing["objects"] if o["label"] == "known"),
+                         ["private-key", "public-key"])
+        loads = sorted(int(l[5:]) for l in labels if re.fullmatch(r"load-\d+", l))
+        self.assertEqual(loads, list(range(len(loads))), "archive holds a torn set of the generator's keys")
+        self.assertGreaterEqual(len(loads), 3)
+        self.assertLessEqual(len(loads), len(made))
+        self.assertEqual(len(labels), len(loads) + 2)
+        # token info works beside the running daemon (the spec runs it with the daemon up)
+        info = json.loads(self.admin("--json", "token", "info").stdout)
+        self.assertEqual(info["label"], "spec")
+        self.assertGreaterEqual(info["object_count"], listing["object_count"])
+        # restore must refuse while the daemon holds the store, touching nothing
         r = self.admin("restore", "--pin", SO_PIN, "--input", f"{d}/backup.enc", check=False)
-        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(r.returncode, 5, r.stderr)
+        self.assertIn("running daemon holds the store", r.stderr)
         c.close()
         self.stop_daemon(p)
 
         # 3. quarantine, restore, start, self-test lines, known signature
-        os.rename(self.store, f"{self.store}.quarantine.{int(time.time())}")
+        quarantine = f"{self.store}.quarantine.{int(time.time())}"
+        os.rename(self.store, quarantine)
         self.admin("restore", "--pin", SO_PIN, "--input", f"{d}/backup.enc")
         p, c, log_path = self.start_daemon("restored")
-        self.assertIn("self-test", read_text(log_path))
+        # spec: journalctl -u craton-hsm | grep -i self-test (the daemon logs on stderr)
+        selftest = [ln for ln in read_text(log_path).splitlines() if "self-test" in ln.lower()]
+        self.assertGreaterEqual(len(selftest), 1, read_text(log_path))
+        # spec: craton-hsm-admin token info after the start: the archive's label and count
+        info = json.loads(self.admin("--json", "token", "info").stdout)
+        self.assertEqual(info["label"], "spec")
+        self.assertEqual(info["object_count"], listing["object_count"])
+        self.assertTrue(os.path.isdir(quarantine), "the quarantined store must be kept")
         s = c.open_session()
         c.login(s, "user", USER_PIN)
         keys = c.find(s, [attr("LABEL", "known"), attr("CLASS", hc.CKO["PRIVATE_KEY"])])
