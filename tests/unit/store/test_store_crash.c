@@ -7,6 +7,7 @@
  * pending delete may be either present or gone). The 200-kill version runs
  * through the PKCS#11 module in tests/integration.
  */
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,13 @@ void test_crash_kill(void **state)
             child_run(dir, &mk, fds[1]);
         }
         close(fds[1]);
+        /*
+         * Wait (without consuming) until the child has acknowledged its first
+         * write, so every round kills a writer that is really writing — under
+         * emulation (qemu) start-up alone can outlast the random delay.
+         */
+        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+        assert_int_equal(poll(&pfd, 1, 30000), 1);
         usleep((useconds_t)(2000 + rand() % 30000));
         kill(pid, SIGKILL);
         int status = 0;
