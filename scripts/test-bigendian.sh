@@ -109,12 +109,6 @@ for t in $SUITES; do
   passed=$(grep -E '^\[  PASSED  \]' "$LOGS/s390x-$t.log" | awk '{s+=$4} END{print s+0}')
   if [ $rc -eq 0 ]; then
     pass "s390x $t: $passed cmocka tests passed"
-  elif [ "$t" = test_store ] && [ "$failed" = "test_crash_kill " ]; then
-    # Not a byte-order failure: the test kills its writer child 2-32 ms after fork
-    # and asserts at least one acknowledged write over 12 kills, which an emulated
-    # child does not reach. Reported to the store owner; every other store test runs.
-    SUMMARY+=("KNOWN s390x test_store: only test_crash_kill failed (timing assumption under emulation, see $LOGS/s390x-$t.log)")
-    echo "   known: test_store/test_crash_kill (emulator timing)"
   else
     die "s390x $t failed: ${failed:-see log} (log $LOGS/s390x-$t.log)"
   fi

@@ -5,6 +5,9 @@
 #   3. release build + every ctest test (unit, integration, interop, fuzz-corpus replays, e2e)
 #   4. ASan+UBSan build + the unit, integration, known-answer, fuzz-replay,
 #      admin end-to-end and daemon end-to-end tests again (leaks are errors)
+#   5. big-endian portability: cross-build for s390x, run under qemu-user,
+#      restore x86-64 archives there and s390x archives here
+#      (scripts/test-bigendian.sh)
 # Any missing test dependency is an error: nothing is skipped quietly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,4 +30,6 @@ echo "== ASan+UBSan tests"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 (cd build-asan && ctest --output-on-failure -j"$JOBS" --timeout 900 -L '^(unit|integration|kat|fuzz-replay|e2e|daemon)$')
+echo "== big-endian portability (s390x under qemu-user)"
+bash scripts/test-bigendian.sh
 echo "== all test stages passed"
