@@ -310,6 +310,35 @@ out:
     return rv;
 }
 
+/* One-shot GCM decrypt straight from the caller's buffer (no copy into gcm_in);
+ * the plaintext is wiped when the tag does not verify. Finishes the context. */
+CHSM_MUST_CHECK static CK_RV gcm_open_direct(struct chsm_cipher *c, const uint8_t *in, size_t n, uint8_t *out,
+                                             size_t *out_len)
+{
+    CK_RV rv = CKR_OK;
+    size_t ct_len;
+    int got = 0, fin = 0;
+    ERR_set_mark();
+    c->finished = true;
+    CHSM_ENSURE(n >= c->tag_len && n <= INT32_MAX,
+                CHSM_ERR(CKR_ENCRYPTED_DATA_LEN_RANGE, CHSM_LAYER_CRYPTO, "GCM input shorter than its tag"));
+    ct_len = n - c->tag_len;
+    /* OpenSSL's API takes a writable tag pointer but only reads it. */
+    CHSM_ENSURE(EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, (int)c->tag_len, (void *)(uintptr_t)(in + ct_len)) == 1,
+                CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "GCM tag"));
+    if (ct_len > 0)
+        CHSM_ENSURE(EVP_CipherUpdate(c->ctx, out, &got, in, (int)ct_len) == 1,
+                    CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "GCM decrypt"));
+    if (EVP_CipherFinal_ex(c->ctx, out + got, &fin) != 1) {
+        chsm_wipe(out, ct_len); /* never release unauthenticated plaintext */
+        CHSM_BAIL(CHSM_ERR(CKR_ENCRYPTED_DATA_INVALID, CHSM_LAYER_CRYPTO, "GCM tag mismatch"));
+    }
+    *out_len = ct_len;
+out:
+    chsm_ossl_clear();
+    return rv;
+}
+
 /* Final's output after n more input bytes (upper bound for CBC-PAD decrypt). */
 static size_t final_after(const struct chsm_cipher *c, size_t n)
 {
@@ -338,6 +367,10 @@ CK_RV chsm_cipher_oneshot(struct chsm_cipher *c, const uint8_t *in, size_t n, ui
         bool query = out == NULL;
         *out_len = first + second;
         CHSM_ENSURE(query, CKR_BUFFER_TOO_SMALL);
+        goto out;
+    }
+    if (c->mode == M_GCM && !c->enc && c->gcm_in.len == 0) {
+        CHSM_GUARD(gcm_open_direct(c, in, n, out, out_len));
         goto out;
     }
     cap = *out_len;

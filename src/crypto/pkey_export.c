@@ -126,9 +126,70 @@ out:
     return rv;
 }
 
+/* DER tag + definite length (short form or 0x81/0x82: our structures stay below 64 KiB). */
+CHSM_MUST_CHECK static CK_RV put_tl(struct chsm_buf *out, uint8_t tag, size_t len)
+{
+    CK_RV rv = CKR_OK;
+    CHSM_GUARD(chsm_buf_put_u8(out, tag));
+    if (len >= 0x100) {
+        CHSM_GUARD(chsm_buf_put_u8(out, 0x82));
+        CHSM_GUARD(chsm_buf_put_u8(out, (uint8_t)(len >> 8)));
+    } else if (len >= 0x80) {
+        CHSM_GUARD(chsm_buf_put_u8(out, 0x81));
+    }
+    CHSM_GUARD(chsm_buf_put_u8(out, (uint8_t)len));
+out:
+    return rv;
+}
+
+static size_t tl_len(size_t len)
+{
+    return len >= 0x100 ? 4 : len >= 0x80 ? 3 : 2;
+}
+
+/*
+ * SubjectPublicKeyInfo of a named-curve EC key (RFC 5480) or an Edwards key
+ * (RFC 8410), assembled directly: OpenSSL's encoder framework costs more than
+ * a whole P-256 key generation, and key generation fills CKA_PUBLIC_KEY_INFO.
+ */
+CHSM_MUST_CHECK static CK_RV spki_curve(const struct chsm_pkey *k, struct chsm_buf *out)
+{
+    static const uint8_t ec_public_key[] = {0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+    CK_RV rv = CKR_OK;
+    uint8_t raw[160];
+    size_t len = sizeof(raw), alg_len, bits_len;
+    bool ec = k->kind == CHSM_PKEY_EC;
+    if (ec)
+        CHSM_ENSURE(EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, raw, sizeof(raw),
+                                                    &len) == 1,
+                    CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "EC point"));
+    else
+        CHSM_ENSURE(EVP_PKEY_get_raw_public_key(k->pkey, raw, &len) == 1,
+                    CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "Edwards public key"));
+    alg_len = (ec ? sizeof(ec_public_key) : 0) + k->curve->oid_len;
+    bits_len = 1 + len;
+    CHSM_GUARD(put_tl(out, 0x30, tl_len(alg_len) + alg_len + tl_len(bits_len) + bits_len));
+    CHSM_GUARD(put_tl(out, 0x30, alg_len));
+    if (ec)
+        CHSM_GUARD(chsm_buf_put(out, ec_public_key, sizeof(ec_public_key)));
+    CHSM_GUARD(chsm_buf_put(out, k->curve->oid, k->curve->oid_len));
+    CHSM_GUARD(put_tl(out, 0x03, bits_len));
+    CHSM_GUARD(chsm_buf_put_u8(out, 0x00)); /* no unused bits */
+    CHSM_GUARD(chsm_buf_put(out, raw, len));
+out:
+    return rv;
+}
+
 CK_RV chsm_pkey_export_spki(const struct chsm_pkey *k, struct chsm_buf *out)
 {
-    return encode(k, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo", false, out);
+    CK_RV rv = CKR_OK;
+    if (k == NULL || out == NULL || k->kind == CHSM_PKEY_RSA || k->curve == NULL)
+        return encode(k, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo", false, out);
+    ERR_set_mark();
+    chsm_buf_init(out, false);
+    rv = spki_curve(k, out);
+    chsm_ossl_clear();
+    return rv;
 }
 
 CK_RV chsm_pkey_export_pkcs8(const struct chsm_pkey *k, struct chsm_buf *out)
