@@ -280,3 +280,13 @@ CK_RV chsm_cache_sync(struct chsm_slot *sl)
     chsm_unlock();
     return rv;
 }
+
+CK_RV chsm_cache_sync_for(struct chsm_slot *sl, CK_OBJECT_HANDLE h)
+{
+    /* Session objects live only in this process: no store poll on their paths. */
+    chsm_rdlock();
+    const struct chsm_object *o = chsm_hmap_get(&chsm_g.objects, h);
+    bool session_obj = o != NULL && !o->token;
+    chsm_unlock();
+    return session_obj ? CKR_OK : chsm_cache_sync(sl);
+}

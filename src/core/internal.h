@@ -282,6 +282,8 @@ CHSM_MUST_CHECK CK_RV chsm_pin_copy(const CK_UTF8CHAR *pin, CK_ULONG len, struct
 
 /* cache.c (module write lock held unless noted) */
 CHSM_MUST_CHECK CK_RV chsm_cache_sync(struct chsm_slot *sl); /* caller holds NO lock */
+/* chsm_cache_sync unless h is a session object (caller holds NO lock). */
+CHSM_MUST_CHECK CK_RV chsm_cache_sync_for(struct chsm_slot *sl, CK_OBJECT_HANDLE h);
 CHSM_MUST_CHECK CK_RV chsm_cache_reload(struct chsm_slot *sl);
 void chsm_cache_clear(struct chsm_slot *sl, bool forget_handles);
 CHSM_MUST_CHECK CK_RV chsm_obj_insert(struct chsm_slot *sl, struct chsm_object *o);

@@ -49,7 +49,9 @@ static CK_RV insert(struct chsm_session *s, struct chsm_attrlist *pub, struct ch
     CK_RV rv = CKR_OK;
     CK_OBJECT_HANDLE hp = 0;
     bool locked = false;
-    CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
+    /* Session objects never touch the store: only token keys need the slot cache current. */
+    if (chsm_attrlist_get_bool(priv, CKA_TOKEN, false) || (pub != NULL && chsm_attrlist_get_bool(pub, CKA_TOKEN, false)))
+        CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
     chsm_wrlock();
     locked = true;
     if (pub != NULL)

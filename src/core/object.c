@@ -247,7 +247,7 @@ CK_RV chsm_core_DestroyObject(struct chsm_app *app, CK_SESSION_HANDLE hSession, 
     bool locked = false;
     CHSM_GUARD(chsm_session_get(app, hSession, &s));
     struct chsm_slot *sl = &chsm_g.slots[s->slot];
-    CHSM_GUARD(chsm_cache_sync(sl));
+    CHSM_GUARD(chsm_cache_sync_for(sl, hObject));
     chsm_wrlock();
     locked = true;
     o = chsm_hmap_get(&chsm_g.objects, hObject);

@@ -72,6 +72,34 @@ out:
     return rv;
 }
 
+/* Everything of an Init that reads objects and config, under one module read lock. */
+static CK_RV init_locked(struct chsm_session *s, enum chsm_op_kind kind, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE hKey,
+                         bool with_key, struct chsm_op **out)
+{
+    CK_RV rv = CKR_OK;
+    struct chsm_op *op = NULL;
+    /* An invalid key handle is reported before the mechanism (what callers test first). */
+    CHSM_ENSURE(!with_key || chsm_hmap_get(&chsm_g.objects, hKey) != NULL, CKR_KEY_HANDLE_INVALID);
+    const struct chsm_mech_entry *e = chsm_mech_lookup(m->mechanism);
+    CHSM_ENSURE(e != NULL && e->ops[kind] != NULL, CKR_MECHANISM_INVALID);
+    CHSM_ENSURE(!(e->is_sha1 && kind == CHSM_OP_SIGN && !chsm_g.cfg.algorithms.allow_sha1_signing),
+                CHSM_ERR(CKR_MECHANISM_INVALID, "core", "SHA-1 signing is off (allow_sha1_signing)"));
+    op = calloc(1, sizeof(*op));
+    CHSM_ENSURE(op != NULL, CKR_HOST_MEMORY);
+    op->vt = e->ops[kind];
+    op->kind = kind;
+    op->mech = m->mechanism;
+    if (with_key)
+        CHSM_GUARD(init_with_key(s, op, e, m, hKey));
+    else
+        CHSM_GUARD(op->vt->init(op, m, NULL));
+    *out = op;
+    op = NULL;
+out:
+    chsm_op_free(op);
+    return rv;
+}
+
 CK_RV chsm_op_init(struct chsm_app *app, CK_SESSION_HANDLE h, enum chsm_op_kind kind, CK_MECHANISM_PTR m,
                    CK_OBJECT_HANDLE hKey, bool with_key)
 {
@@ -84,38 +112,14 @@ CK_RV chsm_op_init(struct chsm_app *app, CK_SESSION_HANDLE h, enum chsm_op_kind 
     (void)pthread_mutex_lock(&s->lock);
     slocked = true;
     CHSM_ENSURE(s->ops[kind] == NULL, CKR_OPERATION_ACTIVE);
-    if (with_key) {
-        /* Session objects live only here: no store poll on the hot path. Token objects
-         * may have changed in another process, so the cache catches up first. */
-        chsm_rdlock();
-        const struct chsm_object *ko = chsm_hmap_get(&chsm_g.objects, hKey);
-        bool session_obj = ko != NULL && !ko->token;
-        chsm_unlock();
-        if (!session_obj)
-            CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
-        chsm_rdlock();
-        bool known = chsm_hmap_get(&chsm_g.objects, hKey) != NULL;
-        chsm_unlock();
-        /* An invalid key handle is reported before the mechanism (what callers test first). */
-        CHSM_ENSURE(known, CKR_KEY_HANDLE_INVALID);
-    }
-    const struct chsm_mech_entry *e = chsm_mech_lookup(m->mechanism);
-    CHSM_ENSURE(e != NULL && e->ops[kind] != NULL, CKR_MECHANISM_INVALID);
-    CHSM_ENSURE(!(e->is_sha1 && kind == CHSM_OP_SIGN && !chsm_g.cfg.algorithms.allow_sha1_signing),
-                CHSM_ERR(CKR_MECHANISM_INVALID, "core", "SHA-1 signing is off (allow_sha1_signing)"));
-    op = calloc(1, sizeof(*op));
-    CHSM_ENSURE(op != NULL, CKR_HOST_MEMORY);
-    op->vt = e->ops[kind];
-    op->kind = kind;
-    op->mech = m->mechanism;
-    if (with_key) {
-        chsm_rdlock();
-        rv = init_with_key(s, op, e, m, hKey);
-        chsm_unlock();
-        CHSM_GUARD(rv);
-    } else {
-        CHSM_GUARD(op->vt->init(op, m, NULL));
-    }
+    /* Session objects live only here: no store poll on the hot path. Token objects
+     * may have changed in another process, so the cache catches up first. */
+    if (with_key)
+        CHSM_GUARD(chsm_cache_sync_for(&chsm_g.slots[s->slot], hKey));
+    chsm_rdlock();
+    rv = init_locked(s, kind, m, hKey, with_key, &op);
+    chsm_unlock();
+    CHSM_GUARD(rv);
     s->ops[kind] = op;
     op = NULL;
 out:
