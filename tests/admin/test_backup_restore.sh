@@ -5,9 +5,11 @@
 # changed (recursive sha256 listing before/after).
 # Usage: test_backup_restore.sh PATH/TO/craton-hsm-admin
 set -u
-ADMIN=$(realpath "${1:?usage: $0 PATH/TO/craton-hsm-admin}")
+ADMIN=$(realpath "${1:?usage: $0 PATH/TO/craton-hsm-admin PATH/TO/admin_rewrite_archive}")
+REWRITE=$(realpath "${2:?usage: $0 PATH/TO/craton-hsm-admin PATH/TO/admin_rewrite_archive}")
 [ -x "$ADMIN" ] || { echo "FAIL: $ADMIN is not built"; exit 1; }
-for tool in gpg flock tar openssl sha256sum; do
+[ -x "$REWRITE" ] || { echo "FAIL: $REWRITE is not built"; exit 1; }
+for tool in gpg flock tar openssl sha256sum sqlite3; do
     command -v $tool >/dev/null || { echo "FAIL: missing dependency $tool"; exit 1; }
 done
 W=$(mktemp -d /tmp/chsm-admin-e2e.XXXXXX)
@@ -170,6 +172,18 @@ adm key delete --label known-key --pin-file user.pin > scratch/out 2>"$W/scratch
 adm --json token info | grep -q '"object_count":13' || fail "key delete removed the wrong number of objects"
 ok "key delete (one object; a pair needs --force)"
 
+# "validates store consistency": a store record that fails authentication stops the backup (4), nothing written.
+cp -a host1/store scratch/badstore
+mkconfig scratch/bad.toml "$W/scratch/bad"
+sed -i "s|$W/scratch/bad/store|$W/scratch/badstore|" scratch/bad.toml
+sqlite3 scratch/badstore/craton_hsm.db \
+    "UPDATE objects SET sec_blob = zeroblob(length(sec_blob)) WHERE rowid = (SELECT min(rowid) FROM objects WHERE sec_blob IS NOT NULL)" \
+    || fail "sqlite3 corrupt"
+neg 4 "fails authentication under the master key; nothing was written" \
+    adm backup --config scratch/bad.toml --pin-file so.pin --output bad.enc
+[ -e bad.enc ] || ls bad.enc.tmp.* >/dev/null 2>&1 && fail "a failed backup left a file behind"
+rm -rf scratch/badstore
+
 mkdir -p badbundle && cp manifest.json host1.toml badbundle/ && printf 'x' | cat backup-20260101.enc - > badbundle/backup-20260101.enc
 neg 4 "SHA-256" adm manifest verify --input badbundle/manifest.json
 rm -rf badbundle
@@ -211,6 +225,21 @@ neg 4 "truncated" adm restore --pin-file so.pin --input tampered/truncated.enc
 neg 4 "damaged or tampered" adm backup verify --pin-file so.pin --input tampered/body.enc
 neg 5 "archive format version 3 is newer than this craton-hsm-admin supports (1)" \
     adm restore --pin-file so.pin --input tampered/newer.enc
+# "Never restore a newer-version backup into an older-version daemon": a genuine, valid archive whose
+# header names a newer software version / store format (re-written under the same MK) is refused.
+"$REWRITE" backup-20260101.enc tampered/newer-sw.enc so.pin 9.9.9 || fail "rewrite_archive 9.9.9"
+"$REWRITE" backup-20260101.enc tampered/newer-store.enc so.pin "$("$ADMIN" version | cut -d' ' -f2)" 2 \
+    || fail "rewrite_archive store format 2"
+"$REWRITE" backup-20260101.enc older-0.9.0.enc so.pin 0.9.0 || fail "rewrite_archive 0.9.0"
+"$ADMIN" backup verify --pin-file so.pin --input tampered/newer-sw.enc >/dev/null 2>&1 \
+    || fail "the re-written archive does not verify (the refusal below would prove nothing)"
+neg 5 "written by craton-hsm 9.9.9, newer than this craton-hsm-admin $("$ADMIN" version | cut -d' ' -f2)" \
+    adm restore --pin-file so.pin --input tampered/newer-sw.enc
+neg 5 "store format version 2, newer than this craton-hsm-admin" \
+    adm restore --pin-file so.pin --input tampered/newer-store.enc
+neg 5 "newer than this craton-hsm-admin" \
+    adm drill --input tampered/newer-sw.enc --pin-file so.pin --known-key known-key --payload payload.bin \
+    --signature known.sig --scratch "$W/scratch"
 neg 1 "cannot read archive" adm restore --pin-file so.pin --input does-not-exist.enc
 mkconfig scratch/serial.toml "$W/host2" 0000000000000009
 neg 5 "serial_number" adm restore --config scratch/serial.toml --pin-file so.pin --input backup-20260101.enc
@@ -285,6 +314,12 @@ adm --config host1.toml drill --input backup-20260101.enc --pin-file so.pin --kn
 ls -d scratch/craton-hsm-drill.* >/dev/null 2>&1 && fail "failed drill left scratch key material behind"
 ok "drill fails (4) when the signature does not match, and still destroys the scratch material"
 
+# ---- Patch-level upgrade (0.9.0 -> this version): "Backward-compatible. Restore directly." ----
+mkdir -p host6/audit; mkconfig host6.toml "$W/host6"
+adm --config host6.toml restore --pin-file so.pin --input older-0.9.0.enc 2>"$W/scratch/err" || fail "restore of a 0.9.0 archive"
+adm --config host6.toml --json token info | grep -q '"object_count":6' || fail "0.9.0 archive restored the wrong count"
+ok "an archive written by an older patch version (0.9.0) restores directly"
+
 # ---- Raw file copy of a stopped store ----
 export CRATON_HSM_CONFIG=$W/host1.toml
 tar czf store.tgz -C "$W/host1" store || fail "tar"
@@ -308,5 +343,12 @@ gpg --batch --decrypt bundle.gpg 2>/dev/null | adm --config host4.toml restore -
 adm --config host4.toml --json token info > info5.json 2>"$W/scratch/err" || fail "token info host4"
 grep -q '"object_count":6' info5.json || fail "gpg pipeline facts: $(cat info5.json)"
 ok "gpg escrow pipelines: backup --output - | gpg --encrypt, gpg --decrypt | restore --input -"
+# The raw copy's escrow step, literally: gpg --encrypt --recipient backup@example.com store.tgz
+gpg --batch --trust-model always --encrypt --recipient backup@example.com store.tgz || fail "gpg --encrypt store.tgz"
+mkdir -p host5/audit && gpg --batch --decrypt store.tgz.gpg 2>/dev/null | tar xzf - -C host5 || fail "gpg --decrypt | tar x"
+mkconfig host5.toml "$W/host5"
+adm --config host5.toml key sign --label known-key --in payload.bin --out scratch/tar5.sig --pin-file user.pin \
+    2>"$W/scratch/err" && cmp -s scratch/tar5.sig known.sig || fail "known signature from the gpg-escrowed tar copy"
+ok "raw copy escrow: gpg --encrypt store.tgz, decrypt, untar, known signature matches"
 
 echo "PASS: $PASS checks"

@@ -20,6 +20,34 @@ int adm_archive_fail(CK_RV rv, const char *what)
     }
 }
 
+/* "X.Y.Z[-suffix]" -> comparable number; false when it is not a version. */
+static bool version_num(const char *s, uint64_t *out)
+{
+    unsigned x, y, z;
+    if (sscanf(s, "%5u.%5u.%5u", &x, &y, &z) != 3)
+        return false;
+    *out = ((uint64_t)x << 40) | ((uint64_t)y << 20) | z;
+    return true;
+}
+
+int adm_archive_not_newer(const struct chsm_archive_header *h)
+{
+    uint64_t theirs, ours;
+    if (!version_num(h->software_version, &theirs) || !version_num(CHSM_VERSION_STRING, &ours))
+        return adm_fail(ADM_REFUSED, "the archive names software version \"%s\", which this craton-hsm-admin %s "
+                        "cannot compare; restore it with the version that wrote it", h->software_version,
+                        CHSM_VERSION_STRING);
+    if (theirs > ours)
+        return adm_fail(ADM_REFUSED, "the archive was written by craton-hsm %s, newer than this craton-hsm-admin %s; "
+                        "never restore a newer-version backup into an older version: install %s or later",
+                        h->software_version, CHSM_VERSION_STRING, h->software_version);
+    if (h->store_format_version > CHSM_STORE_FORMAT_VERSION)
+        return adm_fail(ADM_REFUSED, "the archive holds store format version %u, newer than this craton-hsm-admin %s "
+                        "supports (%u); restore with the version that wrote it or later", h->store_format_version,
+                        CHSM_VERSION_STRING, CHSM_STORE_FORMAT_VERSION);
+    return ADM_OK;
+}
+
 int adm_in_open(const char *path, struct adm_in *in)
 {
     CK_RV rv;

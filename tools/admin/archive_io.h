@@ -21,6 +21,12 @@ int adm_in_unlock(struct adm_in *in, const struct chsm_secbuf *so_pin);
 /* Convert an archive row to the store's row type. */
 void adm_row_to_store(const struct chsm_archive_row *ar, struct chsm_snapshot_row *sr);
 void adm_in_close(struct adm_in *in);
+/*
+ * "Never restore a newer-version backup into an older-version daemon":
+ * refuse (5, naming both versions) an archive written by a newer software
+ * version or holding a newer store format than this binary.
+ */
+int adm_archive_not_newer(const struct chsm_archive_header *h);
 /* Map a reader failure to its one-line message and exit code. */
 int adm_archive_fail(CK_RV rv, const char *what);
 

@@ -156,7 +156,8 @@ int adm_restore_into(struct adm *a, const struct chsm_config *cfg, const struct 
     tmp[0] = '\0';
     if ((rc = adm_in_open(adm_opt(a, "--input"), &in)) != ADM_OK)
         goto out;
-    if ((rc = check_identity(cfg, chsm_archive_reader_header(in.r))) != ADM_OK)
+    if ((rc = adm_archive_not_newer(chsm_archive_reader_header(in.r))) != ADM_OK ||
+        (rc = check_identity(cfg, chsm_archive_reader_header(in.r))) != ADM_OK)
         goto out;
     adm_timing("read header", false);
     if ((rc = adm_in_unlock(&in, pin)) != ADM_OK)

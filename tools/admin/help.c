@@ -43,6 +43,7 @@ static const char USAGE[] =
     "  drill --input FILE --pin SO --known-key LABEL --payload FILE --signature FILE\n"
     "  audit verify [--log PATH] [--segments DIR_OR_GLOB] [--from-hash HEX]\n"
     "  audit dump [--last N] | audit head | audit rotate\n"
+    "  version                               print the software version\n"
     "\n" GLOBALS "\n" PINS "\n" EXITS;
 
 struct topic {
@@ -105,10 +106,11 @@ static const struct topic TOPICS[] = {
      "usage: craton-hsm-admin restore --pin SO --input FILE|- [--force] [--audit-archive DIR]\n"
      "Rebuild the store beside its final path and rename it into place. Refused, touching\n"
      "nothing, when: the SO PIN is wrong or a user PIN is given (3); the archive is\n"
-     "tampered or truncated (4); its format is newer than this binary (5); the store\n"
-     "already exists (5; --force first moves it to STORE.quarantine.UNIX-TIME); a daemon\n"
-     "holds the store lock (5); the config's serial_number or label differs from the\n"
-     "archive's (5). The new audit log chains from the last entry of the newest segment\n"
+     "tampered or truncated (4); its format, store format or writing software version is\n"
+     "newer than this binary (5, naming both versions); the store already exists (5;\n"
+     "--force first moves it to STORE.quarantine.UNIX-TIME); a daemon holds the store\n"
+     "lock (5); the config's serial_number or label differs from the archive's (5).\n"
+     "The new audit log chains from the last entry of the newest segment\n"
      "in --audit-archive DIR, else from the archive's recorded head. --input - reads\n"
      "standard input. A quarantined store is never deleted.\n"},
     {"manifest", "create",
