@@ -35,7 +35,9 @@ def prepare_token(module):
         cfg = tmpfile("craton_hsm.toml")
         with open(cfg, "w") as f:
             f.write('[token]\nlabel = "%s"\nserial_number = "INTEROP0002"\nstorage_path = "%s"\n\n'
-                    '[security]\npbkdf2_iterations = 100000\n\n[audit]\nlog_path = "%s"\n'
+                    '[security]\npbkdf2_iterations = 100000\n\n'
+                    # SHA-1 signature mechanisms are off by default; the families test covers them.
+                    '[algorithms]\nallow_sha1_signing = true\n\n[audit]\nlog_path = "%s"\n'
                     % (TOKEN_LABEL, store, os.path.join(common.TMP, "audit.jsonl")))
         os.environ["CRATON_HSM_CONFIG"] = cfg
         run("pkcs11-tool", "--module", module, "--slot", "0", "--init-token",
