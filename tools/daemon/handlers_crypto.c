@@ -1,6 +1,6 @@
 /* Single-part cryptography: Sign, Verify, Encrypt, Decrypt, Digest, WrapKey,
- * GenerateRandom. Each is Init + the one-shot call with the PKCS#11 size
- * query first, so CKR_BUFFER_TOO_SMALL never reaches a client. */
+ * GenerateRandom. Each is Init + the one-shot call into a buffer that fits
+ * the usual output (see two_step), so CKR_BUFFER_TOO_SMALL never reaches a client. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,43 +40,50 @@ static CK_RV do_wrap(const struct oneshot *o, CK_BYTE_PTR out, CK_ULONG_PTR len)
 }
 
 /*
- * Size query, allocate, produce. *buf (caller frees with wipe) holds *len
- * bytes. A CKR_BUFFER_TOO_SMALL on the real call (the size query may be a
- * lower estimate; the operation stays active, PKCS#11 5.2) is retried once
- * with the size it reports, so it never reaches the client.
+ * Produce into a buffer (*buf, caller frees with wipe) of *len bytes with one
+ * core call in the usual case: the first attempt goes straight into a
+ * FIRST_TRY-byte buffer (every signature, digest and small ciphertext fits),
+ * which saves the PKCS#11 size query. A CKR_BUFFER_TOO_SMALL leaves the
+ * operation active and reports the size needed (PKCS#11 5.2); the call is
+ * retried once with that size, so it never reaches the client.
  */
-static CK_RV two_step(struct chsm_hctx *h, oneshot_fn fn, const struct oneshot *o, unsigned char **buf,
-                      CK_ULONG *len)
+#define FIRST_TRY 1024u
+
+static CK_RV alloc_out(struct chsm_hctx *h, CK_ULONG cap, unsigned char **buf)
 {
-    CK_ULONG cap = 0;
+    if (cap > h->settings->max_send_message_bytes)
+        return CHSM_ERR(CKR_DATA_LEN_RANGE, "daemon", "output of %lu bytes exceeds max_send_message_bytes", cap);
+    *buf = malloc(cap ? cap : 1);
+    return *buf == NULL ? CKR_HOST_MEMORY : CKR_OK;
+}
+
+static bool cancel_oneshot(const struct oneshot *o)
+{
+    return chsm_core_SessionCancel(o->app, o->s, CKF_SIGN | CKF_ENCRYPT | CKF_DECRYPT | CKF_DIGEST) == CKR_OK;
+}
+
+static CK_RV two_step(struct chsm_hctx *h, oneshot_fn fn, const struct oneshot *o, unsigned char **buf,
+                      CK_ULONG *len, CK_ULONG *cap_out)
+{
+    CK_ULONG cap = FIRST_TRY;
     CK_RV rv;
 
-    *buf = NULL;
-    *len = 0;
-    rv = fn(o, NULL, len);
-    for (int attempt = 0; rv == CKR_OK && attempt < 2; attempt++) {
-        if (*buf != NULL) {
-            chsm_wipe(*buf, cap);
-            free(*buf);
-        }
-        cap = *len;
-        *buf = NULL;
-        if (cap > h->settings->max_send_message_bytes) {
-            rv = CHSM_ERR(CKR_DATA_LEN_RANGE, "daemon", "output of %lu bytes exceeds max_send_message_bytes", cap);
-            break;
-        }
-        *buf = malloc(cap ? cap : 1);
-        if (*buf == NULL) {
-            rv = CKR_HOST_MEMORY;
-            break;
-        }
+    *len = cap;
+    rv = alloc_out(h, cap, buf);
+    if (rv == CKR_OK)
         rv = fn(o, *buf, len);
-        if (rv != CKR_BUFFER_TOO_SMALL)
-            break;
+    if (rv == CKR_BUFFER_TOO_SMALL) {
+        chsm_wipe(*buf, cap);
+        free(*buf);
+        *buf = NULL;
         /* too small must report a larger size; otherwise the invariant is broken */
-        rv = *len > cap ? CKR_OK : CKR_GENERAL_ERROR;
-        if (rv == CKR_OK && attempt == 1)
-            rv = CKR_BUFFER_TOO_SMALL;
+        rv = *len > cap ? alloc_out(h, *len, buf) : CKR_GENERAL_ERROR;
+        cap = *len;
+        if (rv == CKR_OK)
+            rv = fn(o, *buf, len);
+        else if (o->mech == NULL)
+            /* the operation is still active: end it so the session stays usable */
+            (void)cancel_oneshot(o);
     }
     if (rv != CKR_OK && *buf != NULL) {
         chsm_wipe(*buf, cap);
@@ -84,10 +91,13 @@ static CK_RV two_step(struct chsm_hctx *h, oneshot_fn fn, const struct oneshot *
         *buf = NULL;
         *len = 0;
     }
+    *cap_out = *buf != NULL ? cap : 0;
     return rv;
 }
 
-static void reply_bytes(struct chsm_hctx *h, CK_RV rv, const char *what, unsigned char *buf, CK_ULONG len)
+/* cap: the size of buf, all of which is wiped (a mechanism may have used more than it returned). */
+static void reply_bytes(struct chsm_hctx *h, CK_RV rv, const char *what, unsigned char *buf, CK_ULONG len,
+                        CK_ULONG cap)
 {
     /* Sign/Encrypt/Decrypt/Digest/WrapKey/GenerateRandom responses are all one bytes field 1. */
     CratonHsm__V1__SignResponse r = CRATON_HSM__V1__SIGN_RESPONSE__INIT;
@@ -99,7 +109,7 @@ static void reply_bytes(struct chsm_hctx *h, CK_RV rv, const char *what, unsigne
         chsm_h_ok(h, &r.base);
     }
     if (buf != NULL) {
-        chsm_wipe(buf, len);
+        chsm_wipe(buf, cap);
         free(buf);
     }
 }
@@ -112,14 +122,14 @@ static void keyed_oneshot(struct chsm_hctx *h, const char *what, init_fn init, o
     struct chsm_dmech m;
     struct oneshot o = {h->client->app, (CK_SESSION_HANDLE)session, data.data, (CK_ULONG)data.len, 0, 0, NULL};
     unsigned char *buf = NULL;
-    CK_ULONG len = 0;
+    CK_ULONG len = 0, cap = 0;
     CK_RV rv = chsm_dmech_from_proto(pm, chsm_h_mech_resolve, &m);
 
     if (rv == CKR_OK)
         rv = init(o.app, o.s, &m.m, (CK_OBJECT_HANDLE)key);
     if (rv == CKR_OK)
-        rv = two_step(h, fn, &o, &buf, &len);
-    reply_bytes(h, rv, what, buf, len);
+        rv = two_step(h, fn, &o, &buf, &len, &cap);
+    reply_bytes(h, rv, what, buf, len, cap);
 }
 
 CHSM_HANDLER(Sign)
@@ -173,14 +183,14 @@ CHSM_HANDLER(Digest)
     struct oneshot o = {h->client->app, (CK_SESSION_HANDLE)q->session, q->data.data, (CK_ULONG)q->data.len,
                         0, 0, NULL};
     unsigned char *buf = NULL;
-    CK_ULONG len = 0;
+    CK_ULONG len = 0, cap = 0;
     CK_RV rv = chsm_dmech_from_proto(q->mechanism, chsm_h_mech_resolve, &m);
 
     if (rv == CKR_OK)
         rv = chsm_core_DigestInit(o.app, o.s, &m.m);
     if (rv == CKR_OK)
-        rv = two_step(h, do_digest, &o, &buf, &len);
-    reply_bytes(h, rv, "Digest", buf, len);
+        rv = two_step(h, do_digest, &o, &buf, &len, &cap);
+    reply_bytes(h, rv, "Digest", buf, len, cap);
 }
 
 CHSM_HANDLER(WrapKey)
@@ -190,12 +200,12 @@ CHSM_HANDLER(WrapKey)
     struct oneshot o = {h->client->app, (CK_SESSION_HANDLE)q->session, NULL, 0, (CK_OBJECT_HANDLE)q->wrapping_key,
                         (CK_OBJECT_HANDLE)q->key, &m.m};
     unsigned char *buf = NULL;
-    CK_ULONG len = 0;
+    CK_ULONG len = 0, cap = 0;
     CK_RV rv = chsm_dmech_from_proto(q->mechanism, chsm_h_mech_resolve, &m);
 
     if (rv == CKR_OK)
-        rv = two_step(h, do_wrap, &o, &buf, &len);
-    reply_bytes(h, rv, "WrapKey", buf, len);
+        rv = two_step(h, do_wrap, &o, &buf, &len, &cap);
+    reply_bytes(h, rv, "WrapKey", buf, len, cap);
 }
 
 CHSM_HANDLER(GenerateRandom)
@@ -215,5 +225,5 @@ CHSM_HANDLER(GenerateRandom)
         return;
     }
     rv = chsm_core_GenerateRandom(h->client->app, (CK_SESSION_HANDLE)q->session, buf, q->length);
-    reply_bytes(h, rv, "GenerateRandom", buf, q->length);
+    reply_bytes(h, rv, "GenerateRandom", buf, q->length, q->length);
 }

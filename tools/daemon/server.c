@@ -38,12 +38,19 @@
 #define SLOTS_PER_METHOD 2 /* outstanding requests per method per queue */
 #define MAX_WORKERS 32u
 #define MAX_PEM_BYTES (1u << 20)
+#define MAX_SPARE_CALLS 64u /* per worker: more than the calls a worker has outstanding */
+
+struct call;
 
 struct worker {
     pthread_t thread;
     grpc_completion_queue *cq;
     struct chsm_server *srv;
     bool started;
+    /* Finished call contexts kept for reuse: touched only by this worker's
+     * thread (or by start/destroy while it is not running). */
+    struct call *spare;
+    unsigned n_spare;
 };
 
 struct chsm_server {
@@ -74,6 +81,7 @@ struct call {
     grpc_slice status_details;
     bool have_details;
     int cancelled;
+    struct call *next_spare;
 };
 
 /* ---- gRPC log routing ---- */
@@ -228,13 +236,43 @@ static void call_free(struct call *c)
     grpc_metadata_array_destroy(&c->md);
     if (c->method < 0)
         grpc_call_details_destroy(&c->details);
+    if (c->w != NULL && c->w->n_spare < MAX_SPARE_CALLS) {
+        struct worker *w = c->w;
+        memset(c, 0, sizeof *c);
+        c->next_spare = w->spare;
+        w->spare = c;
+        w->n_spare++;
+        return;
+    }
     free(c);
+}
+
+/* A zeroed call context: a spare one when the worker has it (no allocation per call). */
+static struct call *call_new(struct worker *w)
+{
+    struct call *c = w->spare;
+    if (c == NULL)
+        return calloc(1, sizeof *c);
+    w->spare = c->next_spare;
+    w->n_spare--;
+    c->next_spare = NULL;
+    return c;
+}
+
+static void free_spares(struct worker *w)
+{
+    while (w->spare != NULL) {
+        struct call *c = w->spare;
+        w->spare = c->next_spare;
+        free(c);
+    }
+    w->n_spare = 0;
 }
 
 static bool post_request(struct worker *w, long method)
 {
     struct chsm_server *srv = w->srv;
-    struct call *c = calloc(1, sizeof *c);
+    struct call *c = call_new(w);
     grpc_call_error e;
 
     if (c == NULL)
@@ -285,6 +323,13 @@ static void identify(grpc_call *call, char *id, size_t idlen)
     }
 }
 
+/* Responses may hold key material (wrapped keys, decrypted data): wipe on release. */
+static void reply_body_free(void *p, size_t len)
+{
+    chsm_wipe(p, len);
+    free(p);
+}
+
 static void run_call(struct call *c, enum chsm_dstatus *st, char *msg, size_t msglen)
 {
     struct chsm_dreply reply;
@@ -313,10 +358,14 @@ static void run_call(struct call *c, enum chsm_dstatus *st, char *msg, size_t ms
     grpc_slice_unref(in);
     *st = reply.status;
     snprintf(msg, msglen, "%s", reply.message);
-    if (reply.status == CHSM_DS_OK) {
-        grpc_slice out = grpc_slice_from_copied_buffer((const char *)reply.body, reply.body_len);
+    if (reply.status == CHSM_DS_OK && reply.body != NULL) {
+        /* Zero copy: gRPC owns the packed body from here and wipes it when
+         * the slice dies (reply_body_free), saving a malloc and a memcpy per call. */
+        grpc_slice out = grpc_slice_new_with_len(reply.body, reply.body_len, reply_body_free);
         c->resp = grpc_raw_byte_buffer_create(&out, 1);
         grpc_slice_unref(out);
+        reply.body = NULL;
+        reply.body_len = 0;
     }
     chsm_dreply_free(&reply);
 }
@@ -329,9 +378,14 @@ static void handle(struct call *c)
     char msg[512];
 
     memset(ops, 0, sizeof ops);
+    msg[0] = '\0';
     run_call(c, &st, msg, sizeof msg);
-    c->status_details = grpc_slice_from_copied_string(msg);
-    c->have_details = true;
+    if (msg[0] != '\0') {
+        c->status_details = grpc_slice_from_copied_string(msg);
+        c->have_details = true;
+    } else {
+        c->status_details = grpc_empty_slice(); /* the usual case: nothing to allocate */
+    }
     ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
     ops[n++].data.send_initial_metadata.count = 0;
     if (c->resp != NULL) {
@@ -447,9 +501,11 @@ static void destroy(struct chsm_server *srv)
     }
     if (srv->server != NULL)
         grpc_server_destroy(srv->server);
-    for (unsigned i = 0; i < srv->n_workers; i++)
+    for (unsigned i = 0; i < srv->n_workers; i++) {
         if (srv->workers[i].cq != NULL)
             grpc_completion_queue_destroy(srv->workers[i].cq);
+        free_spares(&srv->workers[i]);
+    }
     free(srv->method_tags);
     free(srv->tls_cert);
     free(srv->tls_key);
