@@ -72,7 +72,7 @@ static CK_RV import_token_locked(struct chsm_store *st, uint32_t slot, const uin
                                  "slot %u of %s already holds a token; import needs an empty store", slot,
                                  st->db_path[0] ? st->db_path : "volatile store"));
     row.slot = slot;
-    row.rev = 0; /* rows are renumbered as they are imported */
+    row.rev = 0; /* raised as rows are imported (v2 rows keep their sealed revision, v1 rows get the next one) */
     CHSM_GUARD(chsm_token_row_insert(st, &row));
 out:
     chsm_token_row_wipe(&row);
@@ -90,6 +90,36 @@ CK_RV chsm_store_import_token(struct chsm_store *st, uint32_t slot, const uint8_
     return rv;
 }
 
+/*
+ * A v2 record seals its revision, so the row keeps it (and the slot's
+ * counter is raised past it); a v1 record has none and gets the next one.
+ */
+static CK_RV import_rev(struct chsm_store *st, uint32_t slot, const struct chsm_sealed_view *v, uint64_t *rev)
+{
+    uint16_t version = 0;
+    uint64_t sealed_rev = 0;
+    sqlite3_stmt *s = NULL;
+    CK_RV rv = CKR_OK;
+    CHSM_ENSURE(chsm_record_peek(v->pub.data, v->pub.len, &version, &sealed_rev),
+                CHSM_ERR(CKR_DATA_INVALID, "store", "imported row holds no record of a known version"));
+    if (version == CHSM_RECORD_VERSION_V1) {
+        CHSM_GUARD(chsm_objects_bump_rev(st, slot, rev));
+        goto out;
+    }
+    CHSM_ENSURE(sealed_rev >= 1 && sealed_rev <= INT64_MAX,
+                CHSM_ERR(CKR_DATA_INVALID, "store", "imported row has an invalid revision"));
+    int rc = sqlite3_prepare_v2(st->db, "UPDATE tokens SET rev = max(rev, ?2) WHERE slot = ?1", -1, &s, NULL);
+    CHSM_ENSURE(rc == SQLITE_OK, chsm_db_rv(st, rc, "import revision"));
+    sqlite3_bind_int64(s, 1, slot);
+    sqlite3_bind_int64(s, 2, (int64_t)sealed_rev);
+    CHSM_GUARD(chsm_db_step_done(st, s, "import revision"));
+    CHSM_ENSURE(sqlite3_changes(st->db) == 1, CKR_TOKEN_NOT_RECOGNIZED);
+    *rev = sealed_rev;
+out:
+    sqlite3_finalize(s);
+    return rv;
+}
+
 static CK_RV import_row_locked(struct chsm_store *st, uint32_t slot, const struct chsm_snapshot_row *row)
 {
     struct chsm_sealed_view v;
@@ -99,7 +129,7 @@ static CK_RV import_row_locked(struct chsm_store *st, uint32_t slot, const struc
     CHSM_GUARD(chsm_row_blob_decode(row->blob, row->blob_len, &v));
     CHSM_ENSURE(v.class_ == row->class_ && v.key_type == row->key_type,
                 CHSM_ERR(CKR_DATA_INVALID, "store", "imported row columns do not match its blob"));
-    CHSM_GUARD(chsm_objects_bump_rev(st, slot, &rev));
+    CHSM_GUARD(import_rev(st, slot, &v, &rev));
     CHSM_GUARD(chsm_objects_write_row(st, slot, row->id, rev, &v));
 out:
     return rv;

@@ -26,6 +26,7 @@ static const char k_info_kek[] = "craton-hsm kek v1";
 static const char k_info_verifier[] = "craton-hsm verifier v1";
 static const char k_info_pub[] = "craton-hsm public object key v1";
 static const char k_info_record[] = "craton-hsm record key v1";
+static const char k_info_mac[] = "craton-hsm record mac v2";
 
 static CK_RV hkdf_info(const uint8_t *ikm, size_t ikm_len, const char *info, uint8_t out[32])
 {
@@ -40,6 +41,28 @@ CK_RV chsm_kh_pub_key(const struct chsm_secbuf *mk, uint8_t out[CHSM_PUB_KEY_LEN
 CK_RV chsm_kh_record_key(const struct chsm_secbuf *mk, uint8_t out[32])
 {
     return hkdf_info(mk->data, mk->len, k_info_record, out);
+}
+
+void chsm_rkeys_wipe(struct chsm_rkeys *k)
+{
+    chsm_wipe(k, sizeof(*k));
+}
+
+CK_RV chsm_kh_rkeys(const struct chsm_secbuf *mk, const uint8_t pub_key[CHSM_PUB_KEY_LEN], struct chsm_rkeys *out)
+{
+    CK_RV rv = CKR_OK;
+    memset(out, 0, sizeof(*out));
+    memcpy(out->pub, pub_key, CHSM_PUB_KEY_LEN);
+    if (mk == NULL)
+        goto out;
+    CHSM_GUARD(chsm_kh_mk_matches(mk, pub_key));
+    CHSM_GUARD(chsm_kh_record_key(mk, out->record));
+    CHSM_GUARD(hkdf_info(mk->data, mk->len, k_info_mac, out->mac));
+    out->have_mk = true;
+out:
+    if (rv != CKR_OK)
+        chsm_rkeys_wipe(out);
+    return rv;
 }
 
 CK_RV chsm_kh_mk_matches(const struct chsm_secbuf *mk, const uint8_t pub_key[CHSM_PUB_KEY_LEN])

@@ -77,19 +77,19 @@ static CK_RV put_locked(struct chsm_store *st, uint32_t slot, const struct chsm_
 {
     struct chsm_token_row row;
     struct chsm_sealed_object so;
-    uint8_t record_key[32];
+    struct chsm_rkeys k;
     bool found = false;
     CK_RV rv = CKR_OK;
     memset(&so, 0, sizeof(so));
+    memset(&k, 0, sizeof(k));
+    memset(&row, 0, sizeof(row));
     CHSM_GUARD(chsm_db_begin_write(st));
     CHSM_GUARD(chsm_token_row_read(st, slot, &row, &found));
     CHSM_ENSURE(found, CKR_TOKEN_NOT_RECOGNIZED);
-    if (mk != NULL) {
-        CHSM_GUARD(chsm_kh_mk_matches(mk, row.pub_key));
-        CHSM_GUARD(chsm_kh_record_key(mk, record_key));
-    }
-    CHSM_GUARD(chsm_record_seal(attrs, row.serial, id, mk != NULL ? record_key : NULL, row.pub_key, &so));
+    CHSM_GUARD(chsm_kh_rkeys(mk, row.pub_key, &k));
+    /* The revision is sealed into the record, so it is drawn first (the transaction makes it ours). */
     CHSM_GUARD(chsm_objects_bump_rev(st, slot, rev));
+    CHSM_GUARD(chsm_record_seal(attrs, row.serial, id, *rev, &k, &so));
     struct chsm_sealed_view v = {so.class_, so.key_type, so.is_private, {so.pub.data, so.pub.len},
                                  {so.sec.data, so.sec.len}};
     CHSM_GUARD(chsm_objects_write_row(st, slot, id, *rev, &v));
@@ -97,7 +97,7 @@ static CK_RV put_locked(struct chsm_store *st, uint32_t slot, const struct chsm_
 out:
     chsm_db_rollback(st);
     chsm_sealed_free(&so);
-    chsm_wipe(record_key, sizeof(record_key));
+    chsm_rkeys_wipe(&k);
     chsm_token_row_wipe(&row);
     return rv;
 }
@@ -165,21 +165,26 @@ out:
 }
 
 /* One object row of STMT_OBJ_SINCE: authenticate, then hand it to the feed (or report it bad). */
-static CK_RV feed_row(sqlite3_stmt *s, const struct chsm_token_row *row, const uint8_t *record_key,
+static CK_RV feed_row(sqlite3_stmt *s, const struct chsm_token_row *row, const struct chsm_rkeys *k,
                       const struct chsm_store_feed *feed)
 {
     uint8_t id[CHSM_OBJECT_ID_LEN] = {0};
     struct chsm_store_object obj;
     bool is_private = sqlite3_column_int(s, 4) != 0;
-    if (is_private && record_key == NULL)
+    if (is_private && !k->have_mk)
         return CKR_OK; /* not readable without a login; reported once the caller has the MK */
     bool id_ok = chsm_db_col_fixed(s, 0, id, sizeof(id));
+    uint64_t row_rev = (uint64_t)sqlite3_column_int64(s, 1);
+    struct chsm_sealed_view v = {
+        .class_ = (uint64_t)sqlite3_column_int64(s, 2),
+        .key_type = (uint64_t)sqlite3_column_int64(s, 3),
+        .is_private = is_private,
+        .pub = {sqlite3_column_blob(s, 5), (size_t)sqlite3_column_bytes(s, 5)},
+        .sec = {sqlite3_column_blob(s, 6), (size_t)sqlite3_column_bytes(s, 6)},
+    };
     CK_RV rv = CKR_DEVICE_ERROR;
     if (id_ok)
-        rv = chsm_record_open(sqlite3_column_blob(s, 5), (size_t)sqlite3_column_bytes(s, 5),
-                              sqlite3_column_blob(s, 6), (size_t)sqlite3_column_bytes(s, 6),
-                              (uint64_t)sqlite3_column_int64(s, 2), (uint64_t)sqlite3_column_int64(s, 3),
-                              is_private, row->serial, id, record_key, row->pub_key, &obj);
+        rv = chsm_record_open(&v, &row_rev, row->serial, id, k, &obj);
     if (rv != CKR_OK) {
         if (!id_ok)
             chsm_log(CHSM_LOG_ERROR, "store: object row with a malformed id failed authentication");
@@ -187,7 +192,6 @@ static CK_RV feed_row(sqlite3_stmt *s, const struct chsm_token_row *row, const u
             feed->bad(feed->ctx, id, CKR_DEVICE_ERROR);
         return CKR_OK;
     }
-    obj.rev = (uint64_t)sqlite3_column_int64(s, 1);
     if (feed->upsert == NULL) {
         chsm_store_object_free(&obj);
         return CKR_OK;
@@ -196,7 +200,7 @@ static CK_RV feed_row(sqlite3_stmt *s, const struct chsm_token_row *row, const u
 }
 
 static CK_RV feed_upserts(struct chsm_store *st, const struct chsm_token_row *row, uint64_t since,
-                          const uint8_t *record_key, const struct chsm_store_feed *feed)
+                          const struct chsm_rkeys *k, const struct chsm_store_feed *feed)
 {
     sqlite3_stmt *s = NULL;
     CK_RV rv = CKR_OK;
@@ -205,7 +209,7 @@ static CK_RV feed_upserts(struct chsm_store *st, const struct chsm_token_row *ro
     sqlite3_bind_int64(s, 1, row->slot);
     sqlite3_bind_int64(s, 2, (int64_t)since);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        CHSM_GUARD(feed_row(s, row, record_key, feed));
+        CHSM_GUARD(feed_row(s, row, k, feed));
     CHSM_ENSURE(rc == SQLITE_DONE, chsm_db_rv(st, rc, "read objects"));
 out:
     if (s != NULL)
@@ -217,25 +221,24 @@ static CK_RV changes_locked(struct chsm_store *st, uint32_t slot, uint64_t since
                             const struct chsm_store_feed *feed, uint64_t *now_rev)
 {
     struct chsm_token_row row;
-    uint8_t record_key[32];
+    struct chsm_rkeys k;
     bool found = false;
     CK_RV rv = CKR_OK;
+    memset(&k, 0, sizeof(k));
+    memset(&row, 0, sizeof(row));
     /* One read transaction: the feed and now_rev describe the same state. */
     CHSM_GUARD(chsm_db_begin_read(st));
     CHSM_GUARD(chsm_token_row_read(st, slot, &row, &found));
     CHSM_ENSURE(found, CKR_TOKEN_NOT_RECOGNIZED);
-    if (mk != NULL) {
-        CHSM_GUARD(chsm_kh_mk_matches(mk, row.pub_key));
-        CHSM_GUARD(chsm_kh_record_key(mk, record_key));
-    }
+    CHSM_GUARD(chsm_kh_rkeys(mk, row.pub_key, &k));
     CHSM_GUARD(feed_removed(st, slot, since, feed));
-    CHSM_GUARD(feed_upserts(st, &row, since, mk != NULL ? record_key : NULL, feed));
+    CHSM_GUARD(feed_upserts(st, &row, since, &k, feed));
     CHSM_GUARD(chsm_db_commit(st));
     if (now_rev != NULL)
         *now_rev = row.rev;
 out:
     chsm_db_rollback(st);
-    chsm_wipe(record_key, sizeof(record_key));
+    chsm_rkeys_wipe(&k);
     chsm_token_row_wipe(&row);
     return rv;
 }

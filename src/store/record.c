@@ -1,32 +1,33 @@
 /*
- * Object records: attribute encoding + AES-256-GCM bound to the token, the
- * object and the record version (brief, "Key hierarchy"; issue 3, "Records").
+ * Object records: attribute encoding and the split into a public and a
+ * secret part, each sealed with AES-256-GCM bound to the token, the object,
+ * the write's revision and (secret part) the public part (brief, "Key
+ * hierarchy"; issue 3, "Records"; security review C2/H1).
  *
- * Plaintext encoding (record version 1, little-endian, never a C struct):
+ * Plaintext encoding (same in record versions 1 and 2, little-endian,
+ * never a C struct):
  *   u16 version | u32 count | count x (u64 type | u32 len | len bytes)
  * CK_ULONG-valued attributes are already 8-byte LE in struct chsm_attrlist.
  *
- * Each object is split into a public part (every non-secret attribute) and
- * a secret part (CKA_VALUE of secret/private/OTP keys and the RSA private
- * components). The secret part is always sealed under record_key =
- * HKDF(MK, "craton-hsm record key v1"); the public part under record_key
- * when the object is private and under the token's public-object key when
- * it is not (so public objects are findable while logged out).
- *
- * Sealed part:  u16 record version | 12-byte IV | ciphertext | 16-byte tag
- * AAD (41 bytes): "CHSM" | u32 record version | serial[16] | id[16] | u8 kind
- * so a part cannot be moved to another object, token or part kind, and a
- * future version can still read (and authenticate) version-1 parts.
+ * The public part holds every non-secret attribute, the secret part
+ * CKA_VALUE of secret/private/OTP keys and the RSA private components. The
+ * secret part is always sealed under record_key = HKDF(MK, "craton-hsm
+ * record key v1"); the public part under record_key when the object is
+ * private and under the token's public-object key (kept in clear) when it is
+ * not, so public objects are findable while logged out. Because that key is
+ * in clear, a public object's public part is only authentic through the
+ * secret part's binding (v2) or the MAC written when the MK was at hand (v2);
+ * out->authenticated says which objects have that. Framing, AAD and MAC:
+ * record_part.c.
  */
 #include <string.h>
 
 #include "common/log.h"
 #include "common/secbuf.h"
 #include "crypto/crypto.h"
+#include "store/record_part.h"
 #include "store/store_int.h"
 
-#define AAD_LEN (4 + 4 + 16 + CHSM_OBJECT_ID_LEN + 1)
-#define SEALED_OVERHEAD (2 + CHSM_GCM_IV_LEN + CHSM_GCM_TAG_LEN)
 
 void chsm_sealed_free(struct chsm_sealed_object *so)
 {
@@ -65,16 +66,6 @@ bool chsm_record_has_secret(const struct chsm_attrlist *attrs)
     return false;
 }
 
-static void make_aad(uint8_t aad[AAD_LEN], const char serial[16], const uint8_t id[CHSM_OBJECT_ID_LEN],
-                     enum chsm_blob_kind kind)
-{
-    memcpy(aad, "CHSM", 4);
-    chsm_store_le32(aad + 4, CHSM_RECORD_VERSION);
-    memcpy(aad + 8, serial, 16);
-    memcpy(aad + 24, id, CHSM_OBJECT_ID_LEN);
-    aad[24 + CHSM_OBJECT_ID_LEN] = (uint8_t)kind;
-}
-
 static CK_RV encode_part(const struct chsm_attrlist *attrs, bool secret_part, struct chsm_buf *pt, bool *empty)
 {
     uint64_t class_ = attrs_class(attrs);
@@ -84,7 +75,7 @@ static CK_RV encode_part(const struct chsm_attrlist *attrs, bool secret_part, st
         if (chsm_record_attr_is_secret(class_, attrs->items[i].type) == secret_part)
             n++;
     *empty = n == 0;
-    CHSM_GUARD(chsm_buf_put_u16(pt, CHSM_RECORD_VERSION));
+    CHSM_GUARD(chsm_buf_put_u16(pt, (uint16_t)CHSM_RECORD_VERSION));
     CHSM_GUARD(chsm_buf_put_u32(pt, n));
     for (size_t i = 0; i < attrs->count; i++) {
         const struct chsm_attr *a = &attrs->items[i];
@@ -97,44 +88,34 @@ out:
     return rv;
 }
 
-static CK_RV seal_part(const struct chsm_buf *pt, const uint8_t key[32], const char serial[16],
-                       const uint8_t id[CHSM_OBJECT_ID_LEN], enum chsm_blob_kind kind, struct chsm_buf *out)
-{
-    uint8_t aad[AAD_LEN];
-    CK_RV rv = CKR_OK;
-    make_aad(aad, serial, id, kind);
-    CHSM_GUARD(chsm_buf_reserve(out, SEALED_OVERHEAD + pt->len));
-    CHSM_GUARD(chsm_buf_put_u16(out, CHSM_RECORD_VERSION));
-    uint8_t *iv = out->data + out->len;
-    CHSM_GUARD(chsm_rand_bytes(iv, CHSM_GCM_IV_LEN));
-    uint8_t *ct = iv + CHSM_GCM_IV_LEN;
-    CHSM_GUARD(chsm_aes256_gcm_seal(key, iv, aad, sizeof(aad), pt->data, pt->len, ct, ct + pt->len));
-    out->len += CHSM_GCM_IV_LEN + pt->len + CHSM_GCM_TAG_LEN;
-out:
-    return rv;
-}
-
 CK_RV chsm_record_seal(const struct chsm_attrlist *attrs, const char serial[16], const uint8_t id[CHSM_OBJECT_ID_LEN],
-                       const uint8_t *record_key, const uint8_t pub_key[CHSM_PUB_KEY_LEN],
-                       struct chsm_sealed_object *out)
+                       uint64_t rev, const struct chsm_rkeys *k, struct chsm_sealed_object *out)
 {
     struct chsm_buf pt;
     bool empty = false;
+    uint8_t aad[CHSM_PART_AAD_MAX], pub_hash[32];
     CK_RV rv = CKR_OK;
     chsm_buf_init(&pt, 1);
     memset(out, 0, sizeof(*out));
     out->class_ = attrs_class(attrs);
     out->key_type = chsm_attrlist_get_ulong(attrs, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION);
     out->is_private = chsm_attrlist_get_bool(attrs, CKA_PRIVATE, true);
-    CHSM_ENSURE(record_key != NULL || (!out->is_private && !chsm_record_has_secret(attrs)),
+    bool has_secret = chsm_record_has_secret(attrs);
+    CHSM_ENSURE(k->have_mk || (!out->is_private && !has_secret),
                 CHSM_ERR(CKR_USER_NOT_LOGGED_IN, "store", "private or secret object written without the master key"));
     CHSM_GUARD(encode_part(attrs, false, &pt, &empty));
-    CHSM_GUARD(seal_part(&pt, out->is_private ? record_key : pub_key, serial, id, CHSM_BLOB_PUB, &out->pub));
+    size_t aad_len = chsm_part_make_aad(aad, CHSM_RECORD_VERSION, serial, id, CHSM_BLOB_PUB, rev, NULL);
+    /* Only a public object without a secret part needs the MAC: the other parts are keyed by the MK already. */
+    const uint8_t *mac_key = k->have_mk && !out->is_private && !has_secret ? k->mac : NULL;
+    CHSM_GUARD(chsm_part_seal(&pt, out->is_private ? k->record : k->pub, aad, aad_len, rev, mac_key, &out->pub));
     chsm_buf_free(&pt);
     chsm_buf_init(&pt, 1);
     CHSM_GUARD(encode_part(attrs, true, &pt, &empty));
-    if (!empty)
-        CHSM_GUARD(seal_part(&pt, record_key, serial, id, CHSM_BLOB_SEC, &out->sec));
+    if (!empty) {
+        CHSM_GUARD(chsm_sha256(out->pub.data, out->pub.len, pub_hash));
+        aad_len = chsm_part_make_aad(aad, CHSM_RECORD_VERSION, serial, id, CHSM_BLOB_SEC, rev, pub_hash);
+        CHSM_GUARD(chsm_part_seal(&pt, k->record, aad, aad_len, rev, NULL, &out->sec));
+    }
 out:
     chsm_buf_free(&pt);
     if (rv != CKR_OK)
@@ -143,13 +124,14 @@ out:
 }
 
 /* Strict decode: exact version, exact count, no trailing bytes. false on any malformation. */
-static bool decode_part(const uint8_t *pt, size_t len, bool secret_part, uint64_t class_, struct chsm_attrlist *l)
+static bool decode_part(const uint8_t *pt, size_t len, uint16_t version, bool secret_part, uint64_t class_,
+                        struct chsm_attrlist *l)
 {
     struct chsm_cursor c;
     uint16_t ver = 0;
     uint32_t n = 0;
     chsm_cursor_init(&c, pt, len);
-    if (!chsm_cursor_u16(&c, &ver) || ver != CHSM_RECORD_VERSION || !chsm_cursor_u32(&c, &n))
+    if (!chsm_cursor_u16(&c, &ver) || ver != version || !chsm_cursor_u32(&c, &n))
         return false;
     if (n > chsm_cursor_left(&c) / 12)
         return false;
@@ -168,24 +150,25 @@ static bool decode_part(const uint8_t *pt, size_t len, bool secret_part, uint64_
     return chsm_cursor_left(&c) == 0;
 }
 
-static bool open_part(const uint8_t *blob, size_t len, const uint8_t key[32], const char serial[16],
-                      const uint8_t id[CHSM_OBJECT_ID_LEN], enum chsm_blob_kind kind, uint64_t class_,
-                      struct chsm_attrlist *l)
+static bool open_part(const struct chsm_part_frame *f, const uint8_t key[32], const uint8_t *aad, size_t aad_len,
+                      enum chsm_blob_kind kind, uint64_t class_, struct chsm_attrlist *l)
 {
-    uint8_t aad[AAD_LEN];
     struct chsm_secbuf pt = {0};
-    bool ok = false;
-    if (len < SEALED_OVERHEAD || chsm_load_le16(blob) != CHSM_RECORD_VERSION)
+    if (chsm_part_open(f, key, aad, aad_len, &pt) != CKR_OK)
         return false;
-    size_t ct_len = len - SEALED_OVERHEAD;
-    const uint8_t *iv = blob + 2, *ct = iv + CHSM_GCM_IV_LEN, *tag = ct + ct_len;
-    make_aad(aad, serial, id, kind);
-    if (chsm_secbuf_alloc(&pt, ct_len) != CKR_OK)
-        return false;
-    if (chsm_aes256_gcm_open(key, iv, aad, sizeof(aad), ct, ct_len, tag, pt.data) == CKR_OK)
-        ok = decode_part(pt.data, pt.len, kind == CHSM_BLOB_SEC, class_, l);
+    bool ok = decode_part(pt.data, pt.len, f->version, kind == CHSM_BLOB_SEC, class_, l);
     chsm_secbuf_free(&pt);
     return ok;
+}
+
+bool chsm_record_peek(const uint8_t *part, size_t len, uint16_t *version, uint64_t *rev)
+{
+    struct chsm_part_frame f;
+    if (!chsm_part_parse(part, len, &f))
+        return false;
+    *version = f.version;
+    *rev = f.rev;
+    return true;
 }
 
 /* The clear columns must agree with the authenticated attributes, or a column was altered. */
@@ -203,33 +186,93 @@ static bool columns_match(const struct chsm_attrlist *l, uint64_t class_, uint64
     return true;
 }
 
-CK_RV chsm_record_open(const uint8_t *pub, size_t pub_len, const uint8_t *sec, size_t sec_len, uint64_t class_,
-                       uint64_t key_type, bool is_private, const char serial[16],
-                       const uint8_t id[CHSM_OBJECT_ID_LEN], const uint8_t *record_key,
-                       const uint8_t pub_key[CHSM_PUB_KEY_LEN], struct chsm_store_object *out)
+/* The parsed parts of one row and what they must agree on. */
+struct opened {
+    struct chsm_part_frame pub, sec;
+    bool has_sec;
+    uint64_t rev;
+};
+
+/* Headers: known versions, both parts of one version and (v2) one revision, equal to the row's column. */
+static bool frames_ok(const struct chsm_sealed_view *v, const uint64_t *row_rev, struct opened *o)
 {
+    o->has_sec = v->sec.len > 0;
+    if (!chsm_part_parse(v->pub.data, v->pub.len, &o->pub))
+        return false;
+    if (o->has_sec && !chsm_part_parse(v->sec.data, v->sec.len, &o->sec))
+        return false;
+    if (o->has_sec && (o->sec.version != o->pub.version || o->sec.rev != o->pub.rev || o->sec.mac != NULL))
+        return false;
+    /* A MAC belongs only on the public part of a public object without secrets. */
+    if (o->pub.mac != NULL && (v->is_private || o->has_sec))
+        return false;
+    if (o->pub.version == CHSM_RECORD_VERSION_V1) {
+        o->rev = row_rev != NULL ? *row_rev : 0;
+        return true;
+    }
+    o->rev = o->pub.rev;
+    return row_rev == NULL || *row_rev == o->pub.rev;
+}
+
+/* Opens the parts into out->attrs; sets out->authenticated. false: the row is bad. */
+static bool open_parts(const struct chsm_sealed_view *v, const struct opened *o, const char serial[16],
+                       const uint8_t id[CHSM_OBJECT_ID_LEN], const struct chsm_rkeys *k, struct chsm_store_object *out)
+{
+    uint8_t aad[CHSM_PART_AAD_MAX], pub_hash[32];
+    uint16_t ver = o->pub.version;
+    size_t aad_len = chsm_part_make_aad(aad, ver, serial, id, CHSM_BLOB_PUB, o->rev, NULL);
+    if (!open_part(&o->pub, v->is_private ? k->record : k->pub, aad, aad_len, CHSM_BLOB_PUB, v->class_,
+                   &out->attrs) ||
+        !columns_match(&out->attrs, v->class_, v->key_type, v->is_private))
+        return false;
+    if (!k->have_mk)
+        return true; /* logged out: public part only, nothing vouched for by the MK */
+    bool mac_ok = false;
+    if (o->pub.mac != NULL) {
+        if (!chsm_part_mac_ok(&o->pub, k->mac, aad, aad_len))
+            return false;
+        mac_ok = true;
+    }
+    if (o->has_sec) {
+        const uint8_t *bind = NULL;
+        if (ver != CHSM_RECORD_VERSION_V1) {
+            if (chsm_sha256(v->pub.data, v->pub.len, pub_hash) != CKR_OK)
+                return false;
+            bind = pub_hash;
+        }
+        aad_len = chsm_part_make_aad(aad, ver, serial, id, CHSM_BLOB_SEC, o->rev, bind);
+        if (!open_part(&o->sec, k->record, aad, aad_len, CHSM_BLOB_SEC, v->class_, &out->attrs))
+            return false;
+    }
+    /* v1 binds nothing to a public object's public part; a private object's is under record_key in both. */
+    out->authenticated = v->is_private || (ver != CHSM_RECORD_VERSION_V1 && (o->has_sec || mac_ok));
+    return true;
+}
+
+CK_RV chsm_record_open(const struct chsm_sealed_view *v, const uint64_t *row_rev, const char serial[16],
+                       const uint8_t id[CHSM_OBJECT_ID_LEN], const struct chsm_rkeys *k, struct chsm_store_object *out)
+{
+    struct opened o;
     CK_RV rv = CKR_OK;
     memset(out, 0, sizeof(*out));
     chsm_attrlist_init(&out->attrs);
     memcpy(out->id, id, CHSM_OBJECT_ID_LEN);
-    out->is_private = is_private;
-    CHSM_ENSURE(record_key != NULL || !is_private,
+    out->is_private = v->is_private;
+    CHSM_ENSURE(k->have_mk || !v->is_private,
                 CHSM_ERR(CKR_USER_NOT_LOGGED_IN, "store", "private object read without the master key"));
-    bool ok = open_part(pub, pub_len, is_private ? record_key : pub_key, serial, id, CHSM_BLOB_PUB, class_,
-                        &out->attrs) &&
-              columns_match(&out->attrs, class_, key_type, is_private);
-    if (ok && record_key != NULL && sec_len > 0)
-        ok = open_part(sec, sec_len, record_key, serial, id, CHSM_BLOB_SEC, class_, &out->attrs);
-    if (!ok) {
+    if (!frames_ok(v, row_rev, &o) || !open_parts(v, &o, serial, id, k, out)) {
         char hex[2 * CHSM_OBJECT_ID_LEN + 1];
         chsm_hex_encode(id, CHSM_OBJECT_ID_LEN, hex);
         chsm_log(CHSM_LOG_ERROR, "store: object %s failed authentication", hex);
         CHSM_BAIL(CHSM_ERR(CKR_DEVICE_ERROR, "store", "object %s failed authentication", hex));
     }
-    out->secrets_loaded = record_key != NULL;
+    out->rev = o.rev;
+    out->secrets_loaded = k->have_mk;
 out:
-    if (rv != CKR_OK)
+    if (rv != CKR_OK) {
         chsm_attrlist_free(&out->attrs);
+        out->authenticated = false;
+    }
     return rv;
 }
 

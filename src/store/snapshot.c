@@ -169,8 +169,10 @@ CK_RV chsm_store_open_row(const struct chsm_secbuf *mk, const char serial[16], c
                           struct chsm_store_object *out)
 {
     struct chsm_sealed_view v;
-    uint8_t record_key[32], pub_key[CHSM_PUB_KEY_LEN];
+    struct chsm_rkeys k;
+    uint8_t pub_key[CHSM_PUB_KEY_LEN];
     CK_RV rv = CKR_OK;
+    memset(&k, 0, sizeof(k));
     CHSM_ENSURE(mk != NULL && mk->len == CHSM_MASTER_KEY_LEN && serial != NULL && row != NULL && out != NULL,
                 CKR_ARGUMENTS_BAD);
     CHSM_GUARD(chsm_row_blob_decode(row->blob, row->blob_len, &v));
@@ -178,10 +180,10 @@ CK_RV chsm_store_open_row(const struct chsm_secbuf *mk, const char serial[16], c
                 CHSM_ERR(CKR_DEVICE_ERROR, "store", "snapshot row columns do not match its blob"));
     /* The public-object key is derived from the MK, so one MK opens every row. */
     CHSM_GUARD(chsm_kh_pub_key(mk, pub_key));
-    CHSM_GUARD(chsm_kh_record_key(mk, record_key));
-    CHSM_GUARD(chsm_record_open(v.pub.data, v.pub.len, v.sec.data, v.sec.len, v.class_, v.key_type, v.is_private,
-                                serial, row->id, record_key, pub_key, out));
+    CHSM_GUARD(chsm_kh_rkeys(mk, pub_key, &k));
+    /* A row blob carries no rev column: the record's own (authenticated) revision is reported. */
+    CHSM_GUARD(chsm_record_open(&v, NULL, serial, row->id, &k, out));
 out:
-    chsm_wipe(record_key, sizeof(record_key));
+    chsm_rkeys_wipe(&k);
     return rv;
 }

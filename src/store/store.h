@@ -15,11 +15,13 @@
  * (PIN, per-PIN random salt, pbkdf2_iterations); KEK = HKDF(pin_key,
  * "kek"), verifier = HKDF(pin_key, "verifier"); MK stored only wrapped
  * (AES-KW) under each KEK. Records are AES-256-GCM under HKDF(MK, "record")
- * with AAD = "CHSM" || record version || serial || object id || part kind;
- * the public part of a public object is sealed under the token's
- * public-object key HKDF(MK, "public object key"), kept in clear in the
- * token row so public objects are readable while logged out. Details and
- * the exact encodings: docs/store-format.md.
+ * with AAD = "CHSM" || record version || serial || object id || part kind ||
+ * revision (|| SHA-256 of the public part, in the secret part); the public
+ * part of a public object is sealed under the token's public-object key
+ * HKDF(MK, "public object key"), kept in clear in the token row so public
+ * objects are readable while logged out, and carries an HMAC under
+ * HKDF(MK, "record mac v2") when written with the MK. Details and the exact
+ * encodings: docs/store-format.md.
  *
  * Threading: a struct chsm_store may be used from several threads; calls
  * are serialised internally. Ownership: callers own every out-parameter.
@@ -137,13 +139,33 @@ CHSM_MUST_CHECK CK_RV chsm_store_pin_set(struct chsm_store *st, uint32_t slot, e
  * A decrypted object. attrs always holds the non-secret attributes; the
  * secret ones (CKA_VALUE of secret/private keys, private-key components) are
  * present only when the master key was supplied. rev is the store revision
- * of the last write of this object.
+ * of the last write of this object (authenticated in record version 2).
+ *
+ * authenticated: the WHOLE record (every attribute, the id, the token and
+ * the revision) was verified under a key derived from the master key —
+ * a private object, a public object whose secret part (bound to its public
+ * part) opened, or a public object whose MAC verified. false when loaded
+ * without the MK, for a public object written without the MK (created or
+ * modified while logged out) and for a public object in record version 1.
+ * The public part of a public object is sealed under a key kept in clear,
+ * so anyone who can write the store file can forge the attributes of an
+ * unauthenticated object (security review C2).
+ *
+ * WHAT THE CORE MUST DO (src/core, not done by the store): copy this flag
+ * into its cached object in the change feed's upsert (objects the core
+ * writes itself with chsm_store_object_put are authenticated iff it passed
+ * the MK; session objects always are), and for a token object that is not
+ * authenticated treat CKA_TRUSTED as FALSE and refuse it as a wrapping or
+ * unwrapping key (CKA_WRAP / CKA_UNWRAP as FALSE, so neither it nor its
+ * CKA_WRAP_TEMPLATE/CKA_UNWRAP_TEMPLATE can vouch for anything). Objects
+ * loaded while logged out become authenticated at the login reload.
  */
 struct chsm_store_object {
     uint8_t id[CHSM_OBJECT_ID_LEN];
     uint64_t rev;
-    bool is_private;    /* CKA_PRIVATE */
+    bool is_private;     /* CKA_PRIVATE */
     bool secrets_loaded; /* secret attributes decrypted */
+    bool authenticated;  /* whole record verified under the MK; see above */
     struct chsm_attrlist attrs;
 };
 void chsm_store_object_free(struct chsm_store_object *o);

@@ -21,7 +21,15 @@
 #define CHSM_VERIFIER_LEN 32
 #define CHSM_WRAPPED_MK_LEN (CHSM_MASTER_KEY_LEN + 8) /* RFC 3394 adds one 64-bit block */
 #define CHSM_PUB_KEY_LEN 32
-#define CHSM_RECORD_VERSION 1u /* attribute encoding inside a record */
+/*
+ * Record version written by this binary (docs/store-format.md, "Records").
+ * v2 binds the revision into every part, the public part into the secret
+ * part, and MACs public objects written with the master key. v1 parts are
+ * still read (with v1 guarantees) and become v2 when the object is rewritten.
+ */
+#define CHSM_RECORD_VERSION 2u
+#define CHSM_RECORD_VERSION_V1 1u
+#define CHSM_RECORD_MAC_LEN 32
 #define CHSM_BUSY_TIMEOUT_MS 10000
 
 enum chsm_stmt_id {
@@ -114,6 +122,20 @@ CHSM_MUST_CHECK CK_RV chsm_migrate_open(struct chsm_store *st);
 /* pub_key = HKDF(MK, "craton-hsm public object key v1"); doubles as the MK check value. */
 CHSM_MUST_CHECK CK_RV chsm_kh_pub_key(const struct chsm_secbuf *mk, uint8_t out[CHSM_PUB_KEY_LEN]);
 CHSM_MUST_CHECK CK_RV chsm_kh_record_key(const struct chsm_secbuf *mk, uint8_t out[32]);
+/*
+ * The keys a record is sealed/opened with. have_mk false: only pub is set
+ * (logged out: public objects, no secrets, no MAC).
+ */
+struct chsm_rkeys {
+    bool have_mk;
+    uint8_t record[32]; /* HKDF(MK, "craton-hsm record key v1") */
+    uint8_t mac[32];    /* HKDF(MK, "craton-hsm record mac v2") */
+    uint8_t pub[CHSM_PUB_KEY_LEN];
+};
+/* mk NULL: logged out. mk must match pub_key (CKR_USER_NOT_LOGGED_IN otherwise). */
+CHSM_MUST_CHECK CK_RV chsm_kh_rkeys(const struct chsm_secbuf *mk, const uint8_t pub_key[CHSM_PUB_KEY_LEN],
+                                    struct chsm_rkeys *out);
+void chsm_rkeys_wipe(struct chsm_rkeys *k);
 /* Unwrap the MK of pin row `p` with `pin`: CKR_PIN_INCORRECT when the verifier differs. */
 CHSM_MUST_CHECK CK_RV chsm_kh_unwrap(const struct chsm_pin_row *p, const uint8_t pub_key[CHSM_PUB_KEY_LEN],
                                      const uint8_t *pin, size_t pin_len, struct chsm_secbuf *mk_out);
@@ -136,19 +158,13 @@ struct chsm_sealed_object {
 void chsm_sealed_free(struct chsm_sealed_object *so);
 bool chsm_record_attr_is_secret(uint64_t class_, CK_ATTRIBUTE_TYPE type);
 bool chsm_record_has_secret(const struct chsm_attrlist *attrs);
-/* record_key may be NULL only for a public object without secrets. */
-CHSM_MUST_CHECK CK_RV chsm_record_seal(const struct chsm_attrlist *attrs, const char serial[16],
-                                       const uint8_t id[CHSM_OBJECT_ID_LEN], const uint8_t *record_key,
-                                       const uint8_t pub_key[CHSM_PUB_KEY_LEN], struct chsm_sealed_object *out);
 /*
- * Authenticate and decode a sealed object. record_key NULL: public objects
- * only, secrets not loaded. CKR_DEVICE_ERROR (error record + log line) when
- * any part fails authentication or does not match the clear columns.
+ * Seal an object written at revision `rev` (bound into every part).
+ * Without the MK (k->have_mk false) only a public object without secrets.
  */
-CHSM_MUST_CHECK CK_RV chsm_record_open(const uint8_t *pub, size_t pub_len, const uint8_t *sec, size_t sec_len,
-                                       uint64_t class_, uint64_t key_type, bool is_private, const char serial[16],
-                                       const uint8_t id[CHSM_OBJECT_ID_LEN], const uint8_t *record_key,
-                                       const uint8_t pub_key[CHSM_PUB_KEY_LEN], struct chsm_store_object *out);
+CHSM_MUST_CHECK CK_RV chsm_record_seal(const struct chsm_attrlist *attrs, const char serial[16],
+                                       const uint8_t id[CHSM_OBJECT_ID_LEN], uint64_t rev,
+                                       const struct chsm_rkeys *k, struct chsm_sealed_object *out);
 
 /* A borrowed view of the stored columns of one object. */
 struct chsm_sealed_view {
@@ -158,6 +174,20 @@ struct chsm_sealed_view {
     struct chsm_bytes pub;
     struct chsm_bytes sec; /* len 0: no secret part */
 };
+
+/* Version and revision from a part's clear header; false when too short or of an unknown version (v1: rev 0). */
+CHSM_MUST_CHECK bool chsm_record_peek(const uint8_t *part, size_t len, uint16_t *version, uint64_t *rev);
+
+/*
+ * Authenticate and decode a sealed object. row_rev: the row's revision
+ * column, which a v2 record must carry (NULL: a snapshot row, no column;
+ * out->rev is then the record's own). Without the MK: public objects only,
+ * secrets not loaded. CKR_DEVICE_ERROR (error record + log line) when any
+ * part fails authentication or does not match the clear columns.
+ */
+CHSM_MUST_CHECK CK_RV chsm_record_open(const struct chsm_sealed_view *v, const uint64_t *row_rev,
+                                       const char serial[16], const uint8_t id[CHSM_OBJECT_ID_LEN],
+                                       const struct chsm_rkeys *k, struct chsm_store_object *out);
 
 /* ---- objects.c (caller holds a write transaction) ---- */
 CHSM_MUST_CHECK CK_RV chsm_objects_bump_rev(struct chsm_store *st, uint32_t slot, uint64_t *rev);
