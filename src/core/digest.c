@@ -84,7 +84,7 @@ static CK_RV digest_key_locked(struct chsm_session *s, struct chsm_op *op, CK_OB
         rv = CKR_KEY_HANDLE_INVALID;
     CHSM_GUARD(rv);
     CHSM_ENSURE(chsm_attrlist_get_ulong(&o->attrs, CKA_CLASS, CKO_DATA) == CKO_SECRET_KEY, CKR_KEY_INDIGESTIBLE);
-    CHSM_ENSURE(o->secrets_loaded, CKR_USER_NOT_LOGGED_IN);
+    CHSM_ENSURE(chsm_obj_complete(s, o), CKR_USER_NOT_LOGGED_IN);
     const struct chsm_attr *v = chsm_attrlist_get(&o->attrs, CKA_VALUE);
     CHSM_ENSURE(v != NULL, CKR_KEY_INDIGESTIBLE);
     CHSM_GUARD(op->vt->update_key(op, v->value, v->len));

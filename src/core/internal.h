@@ -297,8 +297,8 @@ CK_OBJECT_HANDLE chsm_uid_handle(struct chsm_slot *sl, const uint8_t uid[CHSM_OB
 CHSM_MUST_CHECK CK_RV chsm_obj_find_visible(const struct chsm_session *s, CK_OBJECT_HANDLE h,
                                             struct chsm_object **out);
 bool chsm_obj_visible(const struct chsm_session *s, const struct chsm_object *o);
-/* All attributes present (secret-bearing token objects hold secrets only while someone is logged in). */
-bool chsm_obj_complete(const struct chsm_object *o);
+/* Secrets present and available to this session (token keys: only while its own application is logged in). */
+bool chsm_obj_complete(const struct chsm_session *s, const struct chsm_object *o);
 /* Who may write this object from this session (module lock held). */
 CHSM_MUST_CHECK CK_RV chsm_obj_write_checks(const struct chsm_session *s, const struct chsm_attrlist *attrs);
 /* Make attrs (taken) a new object for session s (module write lock held); audits event with mech. */
@@ -325,8 +325,7 @@ enum chsm_create_how { CHSM_CREATE_IMPORT, CHSM_CREATE_GENERATE, CHSM_CREATE_COP
 CHSM_MUST_CHECK CK_RV chsm_policy_create(const struct chsm_attrlist *tmpl, enum chsm_create_how how,
                                          struct chsm_attrlist *out);
 /* Apply a template to an existing object's attributes (SetAttributeValue or the copy template). */
-CHSM_MUST_CHECK CK_RV chsm_policy_modify(struct chsm_attrlist *attrs, const struct chsm_attrlist *tmpl, bool copy,
-                                         bool is_so);
+CHSM_MUST_CHECK CK_RV chsm_policy_modify(struct chsm_attrlist *attrs, const struct chsm_attrlist *tmpl, bool copy);
 /* Is attribute t of this object hidden (sensitive or unextractable secret component)? */
 bool chsm_policy_hidden(const struct chsm_attrlist *attrs, CK_ATTRIBUTE_TYPE t);
 /* Does the object hold secret components (private/secret key)? */

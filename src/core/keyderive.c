@@ -54,7 +54,7 @@ static CK_RV base_checks(const struct chsm_session *s, const CK_MECHANISM *m, co
                 CHSM_ERR(CKR_KEY_FUNCTION_NOT_PERMITTED, "core", "key lacks CKA_DERIVE"));
     CHSM_ENSURE(chsm_key_mech_allowed(&o->attrs, m->mechanism), CKR_MECHANISM_INVALID);
     CHSM_GUARD(chsm_key_dates_ok(&o->attrs, false));
-    CHSM_ENSURE(chsm_obj_complete(o), CKR_USER_NOT_LOGGED_IN);
+    CHSM_ENSURE(chsm_obj_complete(s, o), CKR_USER_NOT_LOGGED_IN);
     CHSM_GUARD(chsm_template_merge(t, chsm_attrlist_get(&o->attrs, CKA_DERIVE_TEMPLATE)));
     bi->always_sensitive = chsm_attrlist_get_bool(&o->attrs, CKA_ALWAYS_SENSITIVE, false);
     bi->never_extractable = chsm_attrlist_get_bool(&o->attrs, CKA_NEVER_EXTRACTABLE, false);

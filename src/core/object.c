@@ -33,9 +33,14 @@ void chsm_obj_label(const struct chsm_object *o, char *out, size_t n)
     out[len] = '\0';
 }
 
-bool chsm_obj_complete(const struct chsm_object *o)
+/* A token key's secrets come with the slot's master key, there while ANY application of the process is
+ * logged in (the daemon serves every client from one slot): using or reading them also needs the caller's
+ * own login. Session objects are their application's own. */
+bool chsm_obj_complete(const struct chsm_session *s, const struct chsm_object *o)
 {
-    return o->secrets_loaded || !chsm_policy_secret_bearing(&o->attrs);
+    if (!chsm_policy_secret_bearing(&o->attrs))
+        return true;
+    return o->secrets_loaded && (!o->token || s->app->login[s->slot] != CHSM_NOT_LOGGED_IN);
 }
 
 CK_RV chsm_obj_find_visible(const struct chsm_session *s, CK_OBJECT_HANDLE h, struct chsm_object **out)
@@ -90,6 +95,10 @@ CK_RV chsm_obj_write_checks(const struct chsm_session *s, const struct chsm_attr
     /* Secret-bearing token objects are sealed under the master key: someone must be logged in. */
     if (token && chsm_policy_secret_bearing(attrs) && who == CHSM_NOT_LOGGED_IN)
         return CHSM_ERR(CKR_USER_NOT_LOGGED_IN, "core", "keys on the token need a login");
+    /* v2.40 4.4: only the SO sets CKA_TRUSTED true. Every creation path (create, copy, generate, pair,
+     * unwrap, derive) passes here; C_SetAttributeValue cannot touch it (not modifiable, policy.c). */
+    if (chsm_attrlist_get_bool(attrs, CKA_TRUSTED, false) && who != CKU_SO)
+        return CHSM_ERR(CKR_ATTRIBUTE_READ_ONLY, "core", "only the SO may set CKA_TRUSTED");
     return CKR_OK;
 }
 
@@ -188,8 +197,6 @@ CK_RV chsm_core_CreateObject(struct chsm_app *app, CK_SESSION_HANDLE hSession, C
     chsm_wrlock();
     locked = true;
     CHSM_GUARD(chsm_obj_write_checks(s, &attrs));
-    if (chsm_attrlist_get_bool(&attrs, CKA_TRUSTED, false) && app->login[s->slot] != CKU_SO)
-        CHSM_BAIL(CHSM_ERR(CKR_ATTRIBUTE_READ_ONLY, "core", "only the SO may set CKA_TRUSTED"));
     CHSM_GUARD(chsm_obj_add(s, &attrs, "object_create", NULL, phObject));
     if (pk != NULL) {
         struct chsm_object *no = chsm_hmap_get(&chsm_g.objects, *phObject);
@@ -224,10 +231,10 @@ CK_RV chsm_core_CopyObject(struct chsm_app *app, CK_SESSION_HANDLE hSession, CK_
     locked = true;
     CHSM_GUARD(chsm_obj_find_visible(s, hObject, &src));
     CHSM_ENSURE(chsm_attrlist_get_bool(&src->attrs, CKA_COPYABLE, true), CKR_ACTION_PROHIBITED);
-    CHSM_ENSURE(chsm_obj_complete(src), CKR_USER_NOT_LOGGED_IN);
+    CHSM_ENSURE(chsm_obj_complete(s, src), CKR_USER_NOT_LOGGED_IN);
     CHSM_GUARD(chsm_attrlist_clone(&attrs, &src->attrs));
     chsm_attrlist_remove(&attrs, CKA_UNIQUE_ID);
-    CHSM_GUARD(chsm_policy_modify(&attrs, &tmpl, true, app->login[s->slot] == CKU_SO));
+    CHSM_GUARD(chsm_policy_modify(&attrs, &tmpl, true));
     CHSM_GUARD(chsm_obj_write_checks(s, &attrs));
     CHSM_GUARD(chsm_obj_add(s, &attrs, "object_copy", NULL, phNewObject));
 out:
@@ -292,11 +299,11 @@ out:
 }
 
 /* Spec 5.7 C_GetAttributeValue: every attribute is processed; the worst per-attribute result is returned. */
-static CK_RV get_one(const struct chsm_object *o, CK_ATTRIBUTE *a)
+static CK_RV get_one(const struct chsm_session *s, const struct chsm_object *o, CK_ATTRIBUTE *a)
 {
     const struct chsm_attr *v = chsm_attrlist_get(&o->attrs, a->type);
     if (chsm_policy_hidden(&o->attrs, a->type) ||
-        (v == NULL && o->token && !o->secrets_loaded && chsm_policy_is_secret(&o->attrs, a->type))) {
+        (chsm_policy_is_secret(&o->attrs, a->type) && !chsm_obj_complete(s, o))) {
         a->ulValueLen = CK_UNAVAILABLE_INFORMATION;
         return CKR_ATTRIBUTE_SENSITIVE;
     }
@@ -337,7 +344,7 @@ CK_RV chsm_core_GetAttributeValue(struct chsm_app *app, CK_SESSION_HANDLE hSessi
     locked = true;
     CHSM_GUARD(chsm_obj_find_visible(s, hObject, &o));
     for (CK_ULONG i = 0; i < ulCount; i++) {
-        CK_RV one = get_one(o, &pTemplate[i]);
+        CK_RV one = get_one(s, o, &pTemplate[i]);
         if (rv_rank(one) > rv_rank(rv))
             rv = one;
     }
@@ -369,9 +376,9 @@ CK_RV chsm_core_SetAttributeValue(struct chsm_app *app, CK_SESSION_HANDLE hSessi
     CHSM_ENSURE(chsm_attrlist_get_bool(&o->attrs, CKA_MODIFIABLE, true), CKR_ACTION_PROHIBITED);
     CHSM_ENSURE(!o->token || chsm_session_rw(s), CKR_SESSION_READ_ONLY);
     CHSM_GUARD(chsm_attrlist_clone(&attrs, &o->attrs));
-    CHSM_GUARD(chsm_policy_modify(&attrs, &tmpl, false, app->login[sl->id] == CKU_SO));
+    CHSM_GUARD(chsm_policy_modify(&attrs, &tmpl, false));
     /* Rewriting a key's record needs its secrets, i.e. a login. */
-    CHSM_ENSURE(chsm_obj_complete(o), CKR_USER_NOT_LOGGED_IN);
+    CHSM_ENSURE(chsm_obj_complete(s, o), CKR_USER_NOT_LOGGED_IN);
     if (o->token)
         CHSM_GUARD(chsm_store_object_put(chsm_g.store, sl->id, slot_mk(sl), o->uid, &attrs, NULL));
     chsm_attrlist_free(&o->attrs);

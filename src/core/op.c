@@ -60,7 +60,7 @@ static CK_RV init_with_key(struct chsm_session *s, struct chsm_op *op, const str
     /* After the end date a key may still process existing data (verify, decrypt). */
     bool late_ok = op->kind == CHSM_OP_VERIFY || op->kind == CHSM_OP_DECRYPT || op->kind == CHSM_OP_VERIFY_RECOVER;
     CHSM_GUARD(chsm_key_dates_ok(&o->attrs, late_ok));
-    CHSM_ENSURE(chsm_obj_complete(o), CKR_USER_NOT_LOGGED_IN);
+    CHSM_ENSURE(chsm_obj_complete(s, o), CKR_USER_NOT_LOGGED_IN);
     op->key = o->h;
     memcpy(op->key_uid, o->uid_hex, sizeof(op->key_uid));
     chsm_obj_label(o, op->key_label, sizeof(op->key_label));

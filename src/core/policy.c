@@ -329,7 +329,7 @@ out:
     return rv;
 }
 
-static CK_RV modify_one(struct chsm_attrlist *attrs, const struct chsm_attr *a, bool copy, bool is_so)
+static CK_RV modify_one(struct chsm_attrlist *attrs, const struct chsm_attr *a, bool copy)
 {
     unsigned cb = class_bit(chsm_attrlist_get_ulong(attrs, CKA_CLASS, CKO_DATA));
     const struct rule *r = rule_for(a->type, cb, chsm_attrlist_get_ulong(attrs, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION));
@@ -348,18 +348,16 @@ static CK_RV modify_one(struct chsm_attrlist *attrs, const struct chsm_attr *a, 
             return CHSM_ERR(CKR_ATTRIBUTE_READ_ONLY, "core", "attribute 0x%lx can only become false",
                             (unsigned long)a->type);
     }
-    if (a->type == CKA_TRUSTED && a->len == 1 && a->value[0] && !is_so)
-        return CHSM_ERR(CKR_ATTRIBUTE_READ_ONLY, "core", "only the SO may set CKA_TRUSTED");
     return chsm_attrlist_set(attrs, a->type, a->value, a->len);
 }
 
-CK_RV chsm_policy_modify(struct chsm_attrlist *attrs, const struct chsm_attrlist *tmpl, bool copy, bool is_so)
+CK_RV chsm_policy_modify(struct chsm_attrlist *attrs, const struct chsm_attrlist *tmpl, bool copy)
 {
     CK_RV rv = CKR_OK;
     struct chsm_attrlist work;
     CHSM_GUARD(chsm_attrlist_clone(&work, attrs));
     for (size_t i = 0; i < tmpl->count; i++) {
-        rv = modify_one(&work, &tmpl->items[i], copy, is_so);
+        rv = modify_one(&work, &tmpl->items[i], copy);
         if (rv != CKR_OK) {
             chsm_attrlist_free(&work);
             goto out;

@@ -112,7 +112,7 @@ static CK_RV kek_checks(const struct chsm_session *s, const CK_MECHANISM *m, con
                 CHSM_ERR(CKR_KEY_FUNCTION_NOT_PERMITTED, "core", "key lacks CKA_%s", wrap ? "WRAP" : "UNWRAP"));
     CHSM_ENSURE(chsm_key_mech_allowed(&o->attrs, m->mechanism), CKR_MECHANISM_INVALID);
     CHSM_GUARD(chsm_key_dates_ok(&o->attrs, !wrap));
-    CHSM_ENSURE(chsm_obj_complete(o), CKR_USER_NOT_LOGGED_IN);
+    CHSM_ENSURE(chsm_obj_complete(s, o), CKR_USER_NOT_LOGGED_IN);
     *out = o;
 out:
     return rv;
@@ -140,7 +140,7 @@ static CK_RV wrapped_plain(const struct chsm_session *s, const struct chsm_objec
                 CHSM_ERR(CKR_KEY_NOT_WRAPPABLE, "core", "key may only be wrapped with a trusted key"));
     CHSM_ENSURE(chsm_attrs_match_template(&o->attrs, chsm_attrlist_get(&kek->attrs, CKA_WRAP_TEMPLATE)),
                 CHSM_ERR(CKR_KEY_NOT_WRAPPABLE, "core", "key does not match the wrapping key's CKA_WRAP_TEMPLATE"));
-    CHSM_ENSURE(chsm_obj_complete(o), CKR_USER_NOT_LOGGED_IN);
+    CHSM_ENSURE(chsm_obj_complete(s, o), CKR_USER_NOT_LOGGED_IN);
     if (cls == CKO_SECRET_KEY) {
         const struct chsm_attr *v = chsm_attrlist_get(&o->attrs, CKA_VALUE);
         CHSM_ENSURE(v != NULL, CKR_KEY_NOT_WRAPPABLE);
