@@ -1,11 +1,13 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "store_test.h"
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
 
@@ -143,4 +145,65 @@ void t_sql(const char *dir, const char *sql)
         fail_msg("sql %s: %s", sql, err != NULL ? err : "?");
     sqlite3_free(err);
     sqlite3_close(db);
+}
+
+/* ---- raw row access, as an attacker with write access to the files would do ---- */
+
+sqlite3 *t_raw_open(const char *dir)
+{
+    char path[600];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof(path), "%s/%s", dir, CHSM_STORE_DB_NAME);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    return db;
+}
+
+size_t t_raw_get(const char *dir, uint32_t slot, const uint8_t *id, const char *col, uint8_t *out, size_t cap)
+{
+    char sql[128];
+    sqlite3 *db = t_raw_open(dir);
+    sqlite3_stmt *s = NULL;
+    snprintf(sql, sizeof(sql), "SELECT %s FROM objects WHERE slot = ?1 AND id = ?2", col);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_int64(s, 1, slot);
+    sqlite3_bind_blob(s, 2, id, CHSM_OBJECT_ID_LEN, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    size_t n = (size_t)sqlite3_column_bytes(s, 0);
+    assert_true(n <= cap);
+    memcpy(out, sqlite3_column_blob(s, 0), n);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+void t_raw_set(const char *dir, uint32_t slot, const uint8_t *id, const char *col, const uint8_t *v, size_t n)
+{
+    char sql[128];
+    sqlite3 *db = t_raw_open(dir);
+    sqlite3_stmt *s = NULL;
+    snprintf(sql, sizeof(sql), "UPDATE objects SET %s = ?3 WHERE slot = ?1 AND id = ?2", col);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_int64(s, 1, slot);
+    sqlite3_bind_blob(s, 2, id, CHSM_OBJECT_ID_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, v, (int)n, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+void t_copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    if (in == NULL)
+        fail_msg("fixture missing: %s", from);
+    int fd = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        assert_int_equal(write(fd, buf, n), (ssize_t)n);
+    fclose(in);
+    close(fd);
 }

@@ -1,14 +1,18 @@
 /*
- * Writes the version-1 fixture store described in fixture_v1.h into the
- * directory given as argv[1] (which must not hold a store yet). Run once
- * when a store format is released; the result is committed under
- * tests/fixtures/store/v<N>/ and never regenerated.
+ * Writes a fixture store into the directory given as argv[1] (which must
+ * not hold a store yet): the objects of fixture_v1.h and, with a second
+ * argument "records-v2", those of fixture_v2.h too. Run once when a store
+ * format or record version is released; the result is committed under
+ * tests/fixtures/store/<name>/ and never regenerated. (v1 was made by the
+ * record-version-1 binary; records-v2 by the first binary writing v2.)
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
 #include "fixture_v1.h"
+#include "fixture_v2.h"
 #include "store/store.h"
 
 static int put(struct chsm_store *st, const struct chsm_secbuf *mk, struct chsm_attrlist *a)
@@ -19,7 +23,32 @@ static int put(struct chsm_store *st, const struct chsm_secbuf *mk, struct chsm_
     return bad;
 }
 
-static int fill(struct chsm_store *st)
+/* The record-version-2 additions: a public key with a secret part (bound) and a MAC'd public object. */
+static int fill_v2(struct chsm_store *st, const struct chsm_secbuf *mk)
+{
+    struct chsm_attrlist a;
+    uint8_t aes[32];
+    int bad = 0;
+    memset(aes, FX2_PUB_AES_BYTE, sizeof(aes));
+    chsm_attrlist_init(&a);
+    bad |= chsm_attrlist_set_ulong(&a, CKA_CLASS, CKO_SECRET_KEY) != CKR_OK;
+    bad |= chsm_attrlist_set_ulong(&a, CKA_KEY_TYPE, CKK_AES) != CKR_OK;
+    bad |= chsm_attrlist_set_bool(&a, CKA_PRIVATE, false) != CKR_OK;
+    bad |= chsm_attrlist_set_bool(&a, CKA_SENSITIVE, true) != CKR_OK;
+    bad |= chsm_attrlist_set_bool(&a, CKA_EXTRACTABLE, false) != CKR_OK;
+    bad |= chsm_attrlist_set(&a, CKA_LABEL, FX2_PUB_AES_LABEL, strlen(FX2_PUB_AES_LABEL)) != CKR_OK;
+    bad |= chsm_attrlist_set(&a, CKA_VALUE, aes, sizeof(aes)) != CKR_OK;
+    bad |= put(st, mk, &a);
+    chsm_attrlist_init(&a);
+    bad |= chsm_attrlist_set_ulong(&a, CKA_CLASS, CKO_DATA) != CKR_OK;
+    bad |= chsm_attrlist_set_bool(&a, CKA_PRIVATE, false) != CKR_OK;
+    bad |= chsm_attrlist_set(&a, CKA_LABEL, FX2_MAC_DATA_LABEL, strlen(FX2_MAC_DATA_LABEL)) != CKR_OK;
+    bad |= chsm_attrlist_set(&a, CKA_VALUE, FX2_MAC_DATA_VALUE, strlen(FX2_MAC_DATA_VALUE)) != CKR_OK;
+    bad |= put(st, mk, &a);
+    return bad;
+}
+
+static int fill(struct chsm_store *st, bool records_v2)
 {
     struct chsm_secbuf mk = {0};
     struct chsm_attrlist a;
@@ -54,6 +83,8 @@ static int fill(struct chsm_store *st)
     bad |= chsm_attrlist_set(&a, CKA_ID, FX_SECRET_ID, strlen(FX_SECRET_ID)) != CKR_OK;
     bad |= chsm_attrlist_set(&a, CKA_VALUE, sec, sizeof(sec)) != CKR_OK;
     bad |= put(st, &mk, &a);
+    if (records_v2)
+        bad |= fill_v2(st, &mk);
     chsm_secbuf_free(&mk);
     return bad;
 }
@@ -61,15 +92,16 @@ static int fill(struct chsm_store *st)
 int main(int argc, char **argv)
 {
     struct chsm_store *st = NULL;
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    bool records_v2 = argc == 3 && strcmp(argv[2], "records-v2") == 0;
+    if (argc != 2 && !records_v2) {
+        fprintf(stderr, "usage: %s DIR [records-v2]\n", argv[0]);
         return 2;
     }
     if (chsm_crypto_init() != CKR_OK || chsm_store_open(argv[1], &st) != CKR_OK) {
         fprintf(stderr, "make_store_fixture: %s\n", chsm_err_last()->msg);
         return 1;
     }
-    int bad = fill(st);
+    int bad = fill(st, records_v2);
     chsm_store_close(st); /* last connection: WAL checkpointed into the db file and removed */
     chsm_crypto_fini();
     if (bad)

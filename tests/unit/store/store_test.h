@@ -48,4 +48,12 @@ int t_has_id(const uint8_t (*ids)[CHSM_OBJECT_ID_LEN], size_t n, const uint8_t i
 /* Run one SQL statement on <dir>/craton_hsm.db directly (tamper tests). */
 void t_sql(const char *dir, const char *sql);
 
+/* Raw access to <dir>/craton_hsm.db, as an attacker with write access to the files has. */
+struct sqlite3;
+struct sqlite3 *t_raw_open(const char *dir);
+size_t t_raw_get(const char *dir, uint32_t slot, const uint8_t *id, const char *col, uint8_t *out, size_t cap);
+void t_raw_set(const char *dir, uint32_t slot, const uint8_t *id, const char *col, const uint8_t *v, size_t n);
+/* Copy a file, creating the target 0600 (fixtures). */
+void t_copy_file(const char *from, const char *to);
+
 #endif

@@ -2,7 +2,8 @@
  * Store unit tests: persistence, file modes, key hierarchy and lockout,
  * objects and the change feed, two handles on one store (as two processes
  * would be). Tamper, snapshot/import, plaintext scan and fixtures are in
- * test_store_integrity.c.
+ * test_store_integrity.c; record-version-2 authentication (review C2/H1) in
+ * test_store_auth.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,11 @@ void test_token_blob_negative(void **state);
 void test_no_plaintext_on_disk(void **state);
 void test_fixture_v1_opens(void **state);
 void test_crash_kill(void **state);
+void test_forged_public_part_of_secret_key(void **state);
+void test_public_object_mac(void **state);
+void test_rev_bound_and_row_replay(void **state);
+void test_v1_records_upgrade(void **state);
+void test_fixture_records_v2_opens(void **state);
 
 static void test_open_reopen_persists(void **state)
 {
@@ -451,6 +457,11 @@ int main(void)
         cmocka_unit_test(test_token_blob_negative),
         cmocka_unit_test(test_no_plaintext_on_disk),
         cmocka_unit_test(test_fixture_v1_opens),
+        cmocka_unit_test(test_forged_public_part_of_secret_key),
+        cmocka_unit_test(test_public_object_mac),
+        cmocka_unit_test(test_rev_bound_and_row_replay),
+        cmocka_unit_test(test_v1_records_upgrade),
+        cmocka_unit_test(test_fixture_records_v2_opens),
         cmocka_unit_test(test_crash_kill),
         cmocka_unit_test(test_durability_power_loss),
     };

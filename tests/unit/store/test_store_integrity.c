@@ -27,52 +27,6 @@ void test_token_blob_negative(void **state);
 void test_no_plaintext_on_disk(void **state);
 void test_fixture_v1_opens(void **state);
 
-/* ---- raw row access, as an attacker with write access to the files would do ---- */
-
-static sqlite3 *raw_open(const char *dir)
-{
-    char path[600];
-    sqlite3 *db = NULL;
-    snprintf(path, sizeof(path), "%s/%s", dir, CHSM_STORE_DB_NAME);
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 10000);
-    return db;
-}
-
-static size_t raw_get(const char *dir, uint32_t slot, const uint8_t *id, const char *col, uint8_t *out, size_t cap)
-{
-    char sql[128];
-    sqlite3 *db = raw_open(dir);
-    sqlite3_stmt *s = NULL;
-    snprintf(sql, sizeof(sql), "SELECT %s FROM objects WHERE slot = ?1 AND id = ?2", col);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    sqlite3_bind_int64(s, 1, slot);
-    sqlite3_bind_blob(s, 2, id, CHSM_OBJECT_ID_LEN, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    size_t n = (size_t)sqlite3_column_bytes(s, 0);
-    assert_true(n <= cap);
-    memcpy(out, sqlite3_column_blob(s, 0), n);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return n;
-}
-
-static void raw_set(const char *dir, uint32_t slot, const uint8_t *id, const char *col, const uint8_t *v, size_t n)
-{
-    char sql[128];
-    sqlite3 *db = raw_open(dir);
-    sqlite3_stmt *s = NULL;
-    snprintf(sql, sizeof(sql), "UPDATE objects SET %s = ?3 WHERE slot = ?1 AND id = ?2", col);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    sqlite3_bind_int64(s, 1, slot);
-    sqlite3_bind_blob(s, 2, id, CHSM_OBJECT_ID_LEN, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, v, (int)n, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-    assert_int_equal(sqlite3_changes(db), 1);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-}
-
 static char g_log[2048];
 static void capture_log(enum chsm_log_level level, const char *line)
 {
@@ -125,35 +79,35 @@ void test_tamper(void **state)
     chsm_log_set_sink(capture_log);
 
     /* 1. a flipped byte in a public part, then in a secret part */
-    size_t na = raw_get(dir, T_SLOT, a, "pub_blob", pa, sizeof(pa));
+    size_t na = t_raw_get(dir, T_SLOT, a, "pub_blob", pa, sizeof(pa));
     memcpy(tmp, pa, na);
     tmp[na / 2] ^= 0x01;
-    raw_set(dir, T_SLOT, a, "pub_blob", tmp, na);
+    t_raw_set(dir, T_SLOT, a, "pub_blob", tmp, na);
     expect_bad(st, &mk, a, 3);
-    raw_set(dir, T_SLOT, a, "pub_blob", pa, na);
-    size_t ns = raw_get(dir, T_SLOT, b, "sec_blob", sb_, sizeof(sb_));
+    t_raw_set(dir, T_SLOT, a, "pub_blob", pa, na);
+    size_t ns = t_raw_get(dir, T_SLOT, b, "sec_blob", sb_, sizeof(sb_));
     memcpy(tmp, sb_, ns);
     tmp[ns - 1] ^= 0x80;
-    raw_set(dir, T_SLOT, b, "sec_blob", tmp, ns);
+    t_raw_set(dir, T_SLOT, b, "sec_blob", tmp, ns);
     expect_bad(st, &mk, b, 3);
-    raw_set(dir, T_SLOT, b, "sec_blob", sb_, ns);
+    t_raw_set(dir, T_SLOT, b, "sec_blob", sb_, ns);
 
     /* 2. two objects' ciphertexts swapped: both fail (the AAD names the object id) */
-    size_t nb = raw_get(dir, T_SLOT, b, "pub_blob", pb, sizeof(pb));
-    raw_set(dir, T_SLOT, a, "pub_blob", pb, nb);
-    raw_set(dir, T_SLOT, b, "pub_blob", pa, na);
+    size_t nb = t_raw_get(dir, T_SLOT, b, "pub_blob", pb, sizeof(pb));
+    t_raw_set(dir, T_SLOT, a, "pub_blob", pb, nb);
+    t_raw_set(dir, T_SLOT, b, "pub_blob", pa, na);
     struct t_seen seen = {0};
     assert_int_equal(t_changes(st, T_SLOT, 0, &mk, &seen, NULL), CKR_OK);
     assert_int_equal(seen.n_bad, 2);
     assert_true(t_has_id(seen.bad, 2, a) && t_has_id(seen.bad, 2, b));
     assert_int_equal(seen.n_upsert, 1);
     t_seen_reset(&seen);
-    raw_set(dir, T_SLOT, a, "pub_blob", pa, na);
-    raw_set(dir, T_SLOT, b, "pub_blob", pb, nb);
+    t_raw_set(dir, T_SLOT, a, "pub_blob", pa, na);
+    t_raw_set(dir, T_SLOT, b, "pub_blob", pb, nb);
     /* a secret part moved to the public column of the same object: the part kind is in the AAD */
-    raw_set(dir, T_SLOT, a, "pub_blob", sb_, ns);
+    t_raw_set(dir, T_SLOT, a, "pub_blob", sb_, ns);
     expect_bad(st, &mk, a, 3);
-    raw_set(dir, T_SLOT, a, "pub_blob", pa, na);
+    t_raw_set(dir, T_SLOT, a, "pub_blob", pa, na);
 
     /* 3. a record copied from another token (slot 2, other serial and MK) over object a */
     static const char serial2[16] = "0000000000000002";
@@ -163,18 +117,18 @@ void test_tamper(void **state)
     chsm_attrlist_free(&l);
     uint8_t op[512], os[512];
     uint8_t sa[512];
-    size_t nsa = raw_get(dir, T_SLOT, a, "sec_blob", sa, sizeof(sa));
-    size_t nop = raw_get(dir, 2, a, "pub_blob", op, sizeof(op));
-    size_t nos = raw_get(dir, 2, a, "sec_blob", os, sizeof(os));
-    raw_set(dir, T_SLOT, a, "pub_blob", op, nop);
-    raw_set(dir, T_SLOT, a, "sec_blob", os, nos);
+    size_t nsa = t_raw_get(dir, T_SLOT, a, "sec_blob", sa, sizeof(sa));
+    size_t nop = t_raw_get(dir, 2, a, "pub_blob", op, sizeof(op));
+    size_t nos = t_raw_get(dir, 2, a, "sec_blob", os, sizeof(os));
+    t_raw_set(dir, T_SLOT, a, "pub_blob", op, nop);
+    t_raw_set(dir, T_SLOT, a, "sec_blob", os, nos);
     expect_bad(st, &mk, a, 3);
-    raw_set(dir, T_SLOT, a, "pub_blob", pa, na);
-    raw_set(dir, T_SLOT, a, "sec_blob", sa, nsa);
+    t_raw_set(dir, T_SLOT, a, "pub_blob", pa, na);
+    t_raw_set(dir, T_SLOT, a, "sec_blob", sa, nsa);
 
     /* 4. clear columns altered: class of b, is_private of c */
     {
-        sqlite3 *db = raw_open(dir);
+        sqlite3 *db = t_raw_open(dir);
         sqlite3_stmt *s = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "UPDATE objects SET class = 3 WHERE slot = 1 AND id = ?1", -1, &s,
                                             NULL), SQLITE_OK);
@@ -185,7 +139,7 @@ void test_tamper(void **state)
     }
     expect_bad(st, &mk, b, 3);
     {
-        sqlite3 *db = raw_open(dir);
+        sqlite3 *db = t_raw_open(dir);
         sqlite3_stmt *s = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "UPDATE objects SET class = 4, is_private = 1 WHERE slot = 1 "
                                                 "AND (id = ?1 OR id = ?2)", -1, &s, NULL), SQLITE_OK);
@@ -527,21 +481,6 @@ void test_no_plaintext_on_disk(void **state)
     t_rmrf(dir);
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb");
-    if (in == NULL)
-        fail_msg("fixture missing: %s", from);
-    int fd = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    assert_true(fd >= 0);
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-        assert_int_equal(write(fd, buf, n), (ssize_t)n);
-    fclose(in);
-    close(fd);
-}
-
 void test_fixture_v1_opens(void **state)
 {
     (void)state;
@@ -552,7 +491,7 @@ void test_fixture_v1_opens(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
     snprintf(from, sizeof(from), "%s/store/v1/%s", fixtures, CHSM_STORE_DB_NAME);
     snprintf(to, sizeof(to), "%s/%s", dir, CHSM_STORE_DB_NAME);
-    copy_file(from, to);
+    t_copy_file(from, to);
     struct chsm_store *st = NULL;
     struct chsm_secbuf mk = {0};
     struct chsm_token_state ts;
