@@ -11,6 +11,7 @@
 #include "core_session.h"
 #include "key_import.h"
 #include "key_util.h"
+#include "secret_file.h"
 #include "store_util.h"
 
 static const struct adm_optspec SPECS[] = {
@@ -36,47 +37,53 @@ static int key_generate(struct adm *a, CK_SESSION_HANDLE h)
     return ADM_OK;
 }
 
-/* key import --file F --type aes:128|aes:256 --label L: raw secret bytes (PEM/DER private keys: not yet). */
+/* Why a private-key import failed, in the CLI's one-line form. */
+static int import_private_fail(CK_RV rv, const char *path, const char *type)
+{
+    if (rv == CKR_DATA_INVALID || rv == CKR_WRAPPED_KEY_INVALID)
+        return adm_fail(ADM_USAGE, "%s is not an unencrypted RSA, EC or Ed25519 private key (PKCS#8 or "
+                        "traditional, PEM or DER); convert it with openssl pkcs8 -topk8 -nocrypt", path);
+    if (rv == CKR_KEY_TYPE_INCONSISTENT)
+        return adm_fail(ADM_USAGE, "%s does not hold a %s key; give the matching --type", path, type);
+    return adm_core_fail(rv, "key import failed");
+}
+
+/*
+ * key import --file F --type T --label L: a PEM/DER private key or raw AES
+ * bytes. The file is read into a secret buffer (secret_file.c), which is
+ * wiped when freed on every path below.
+ */
 static int key_import(struct adm *a, CK_SESSION_HANDLE h)
 {
     const char *type = adm_opt(a, "--type"), *label = adm_opt(a, "--label"), *path = adm_opt(a, "--file");
-    struct adm_file f = {0};
+    struct chsm_secbuf f = {0};
     CK_OBJECT_HANDLE o = 0;
+    bool aes;
+    size_t want;
     CK_RV rv;
     int rc;
     if (type == NULL || label == NULL || path == NULL)
         return adm_fail(ADM_USAGE, "key import needs --file FILE --type aes:256 --label L");
-    if ((rc = adm_file_read(path, &f)) != ADM_OK)
+    if ((rc = adm_secret_file_read(path, &f)) != ADM_OK)
         return rc;
-    if (strncmp(type, "aes:", 4) != 0) {
+    aes = strncmp(type, "aes:", 4) == 0;
+    want = strcmp(type, "aes:256") == 0 ? 32 : strcmp(type, "aes:128") == 0 ? 16 : 0;
+    if (!aes)
         rv = adm_key_import_private(chsm_core_default_app(), h, f.data, f.len, type, label);
-        chsm_wipe(f.data, f.len);
-        adm_file_free(&f);
-        if (rv == CKR_DATA_INVALID || rv == CKR_WRAPPED_KEY_INVALID)
-            return adm_fail(ADM_USAGE, "%s is not an unencrypted RSA, EC or Ed25519 private key (PKCS#8 or "
-                            "traditional, PEM or DER); convert it with openssl pkcs8 -topk8 -nocrypt", path);
-        if (rv == CKR_KEY_TYPE_INCONSISTENT)
-            return adm_fail(ADM_USAGE, "%s does not hold a %s key; give the matching --type", path, type);
-        if (rv != CKR_OK)
-            return adm_core_fail(rv, "key import failed");
-        if (!a->quiet)
-            printf("imported %s key pair \"%s\"\n", type, label);
-        return ADM_OK;
+    else if (want != 0 && f.len != want) {
+        rc = adm_fail(ADM_USAGE, "%s holds %zu bytes, %s needs %zu raw bytes", path, f.len, type, want);
+        goto out;
+    } else
+        rv = adm_key_import_secret(chsm_core_default_app(), h, &f, label, &o);
+    if (rv != CKR_OK) {
+        rc = aes ? adm_core_fail(rv, "key import failed") : import_private_fail(rv, path, type);
+        goto out;
     }
-    if ((strcmp(type, "aes:256") == 0 && f.len != 32) || (strcmp(type, "aes:128") == 0 && f.len != 16)) {
-        chsm_wipe(f.data, f.len);
-        adm_file_free(&f);
-        return adm_fail(ADM_USAGE, "%s holds %zu bytes, %s needs %s raw bytes", path, f.len, type,
-                        strcmp(type, "aes:256") == 0 ? "32" : "16");
-    }
-    rv = adm_key_import_secret(chsm_core_default_app(), h, &f, label, &o);
-    chsm_wipe(f.data, f.len);
-    adm_file_free(&f);
-    if (rv != CKR_OK)
-        return adm_core_fail(rv, "key import failed");
     if (!a->quiet)
-        printf("imported %s key \"%s\"\n", type, label);
-    return ADM_OK;
+        printf(aes ? "imported %s key \"%s\"\n" : "imported %s key pair \"%s\"\n", type, label);
+out:
+    chsm_secbuf_free(&f);
+    return rc;
 }
 
 static int key_list(struct adm *a, CK_SESSION_HANDLE h)

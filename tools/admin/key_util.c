@@ -49,6 +49,8 @@ int adm_file_write(const char *path, const void *data, size_t len)
 
 void adm_file_free(struct adm_file *f)
 {
+    /* Payloads and signatures are not secret, but a wipe costs little and keeps the rule simple. */
+    chsm_wipe(f->data, f->len);
     free(f->data);
     memset(f, 0, sizeof(*f));
 }
@@ -156,8 +158,8 @@ CK_RV adm_key_generate(struct chsm_app *app, CK_SESSION_HANDLE h, const char *ty
     return CKR_ARGUMENTS_BAD;
 }
 
-CK_RV adm_key_import_secret(struct chsm_app *app, CK_SESSION_HANDLE h, const struct adm_file *raw, const char *label,
-                            CK_OBJECT_HANDLE *out)
+CK_RV adm_key_import_secret(struct chsm_app *app, CK_SESSION_HANDLE h, const struct chsm_secbuf *raw,
+                            const char *label, CK_OBJECT_HANDLE *out)
 {
     CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
     CK_KEY_TYPE kt = CKK_AES;

@@ -14,6 +14,7 @@ struct adm_keyinfo {
     char id[33]; /* CKA_UNIQUE_ID */
 };
 
+/* Whole non-secret files (payloads, signatures, manifests); key files go through secret_file.h. */
 struct adm_file {
     uint8_t *data;
     size_t len;
@@ -30,8 +31,8 @@ CHSM_MUST_CHECK CK_RV adm_key_find(struct chsm_app *app, CK_SESSION_HANDLE h, co
 CHSM_MUST_CHECK CK_RV adm_key_generate(struct chsm_app *app, CK_SESSION_HANDLE h, const char *type, const char *label,
                                        CK_OBJECT_HANDLE *k1, CK_OBJECT_HANDLE *k2);
 /* A token AES key from raw bytes (C_CreateObject). */
-CHSM_MUST_CHECK CK_RV adm_key_import_secret(struct chsm_app *app, CK_SESSION_HANDLE h, const struct adm_file *raw,
-                                            const char *label, CK_OBJECT_HANDLE *out);
+CHSM_MUST_CHECK CK_RV adm_key_import_secret(struct chsm_app *app, CK_SESSION_HANDLE h,
+                                            const struct chsm_secbuf *raw, const char *label, CK_OBJECT_HANDLE *out);
 /* Default mechanism by key type, or --mechanism NAME. */
 int adm_key_mech(const struct adm *a, const struct adm_keyinfo *k, CK_MECHANISM_TYPE *out);
 int adm_key_sign(struct adm *a, CK_SESSION_HANDLE h, const struct adm_keyinfo *k, const struct adm_file *in,
