@@ -3,7 +3,7 @@
  *
  *   dbench --target HOST:PORT --ca CA --cert CRT --key KEY --pin USERPIN [--init SOPIN]
  *          [--ops ecdsa_p256_sign,random_32] [--inflight 32] [--channels 4] [--threads 1]
- *          [--seconds S] [--rounds N]
+ *          [--seconds S] [--rounds N] [--pid DAEMON_PID]
  *          [--soak --pid PID [--max-calls 1000000] [--max-seconds 120] [--rss-every 5] [--warmup 20]]
  *
  * Set-up over gRPC: (InitToken, SO login, InitPin when --init), one session
@@ -11,7 +11,8 @@
  * login, one EC P-256 key pair by GenerateKeyPair. Then each op keeps
  * --inflight calls outstanding for --seconds and prints
  *   RESULT daemon <op> <inflight> <calls_per_s> <p50_us> <p99_us>
- * (the p11bench format). --soak mixes Sign and GenerateRandom(32) until
+ * (the p11bench format) and, with --pid, the CPU time per call of the daemon
+ * (/proc/PID/stat) and of this client (getrusage) in one CPU line. --soak mixes Sign and GenerateRandom(32) until
  * --max-calls or --max-seconds, samples the daemon's VmRSS every --rss-every
  * seconds and prints RSS lines and one SOAK verdict line. Exit 1 on any failed
  * call or a failed soak verdict.
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -375,6 +377,64 @@ static double pct(struct lat *l, double p)
     return (double)l->us[i];
 }
 
+/* ---- CPU accounting: the daemon's (from /proc) and ours, per call ---- */
+
+struct cpu_mark {
+    double daemon_s, client_s, busy, total;
+};
+
+static double daemon_cpu_s(void)
+{
+    char path[64], buf[1024], *p;
+    unsigned long ut = 0, st = 0;
+    size_t n;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", opt.pid);
+    if (opt.pid <= 0 || (f = fopen(path, "r")) == NULL)
+        return 0;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')'); /* comm may hold spaces */
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void cpu_mark(struct cpu_mark *m)
+{
+    struct rusage ru;
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+
+    getrusage(RUSAGE_SELF, &ru);
+    m->client_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                  (double)ru.ru_stime.tv_usec / 1e6;
+    m->daemon_s = daemon_cpu_s();
+    m->busy = m->total = 0;
+    if (f != NULL) {
+        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                   &v[7]) == 8) {
+            for (int i = 0; i < 8; i++)
+                m->total += (double)v[i];
+            m->busy = m->total - (double)v[3] - (double)v[4];
+        }
+        fclose(f);
+    }
+}
+
+static void print_cpu(const char *what, const struct cpu_mark *a, const struct cpu_mark *b, uint64_t calls)
+{
+    double n = calls ? (double)calls : 1;
+    if (opt.pid <= 0)
+        return;
+    printf("CPU daemon %s daemon_us_per_call=%.1f client_us_per_call=%.1f machine_busy_pct=%.0f cores=%ld\n", what,
+           1e6 * (b->daemon_s - a->daemon_s) / n, 1e6 * (b->client_s - a->client_s) / n,
+           b->total > a->total ? 100.0 * (b->busy - a->busy) / (b->total - a->total) : 0, sysconf(_SC_NPROCESSORS_ONLN));
+    fflush(stdout);
+}
+
 /* Run one phase on every driver; all slots do op (or alternate when soak_mix). */
 static uint64_t run_phase(struct driver *drv, enum op op, double seconds, double *elapsed_s)
 {
@@ -508,6 +568,7 @@ static int soak(struct driver *drv)
     double elapsed;
     uint64_t errors;
     unsigned warm = 0;
+    struct cpu_mark ca, cb;
     long start, warm_kib, end, band;
     bool ok;
 
@@ -520,12 +581,15 @@ static int soak(struct driver *drv)
     rss_sample_now();
     if (pthread_create(&th, NULL, rss_sampler, NULL) != 0)
         exit(1);
+    cpu_mark(&ca);
     errors = run_phase(drv, OP_SIGN, opt.max_seconds, &elapsed);
+    cpu_mark(&cb);
     atomic_store(&rss.stop, true);
     pthread_join(th, NULL);
     rss_sample_now();
     print_result(drv, OP_SIGN, elapsed);
     print_result(drv, OP_RANDOM, elapsed);
+    print_cpu("soak_mix", &ca, &cb, atomic_load(&calls_done));
     while (warm + 1 < rss.n && rss.s[warm].t < (double)opt.warmup)
         warm++;
     start = rss.s[0].kib;
@@ -631,9 +695,13 @@ int main(int argc, char **argv)
                 double elapsed;
                 if (strstr(opt.ops, op_names[k]) == NULL)
                     continue;
+                struct cpu_mark a, b;
+                cpu_mark(&a);
                 if (run_phase(drv, (enum op)k, opt.seconds, &elapsed) != 0)
                     rc = 1;
+                cpu_mark(&b);
                 print_result(drv, (enum op)k, elapsed);
+                print_cpu(op_names[k], &a, &b, atomic_load(&calls_done));
             }
     }
     for (unsigned t = 0; t < opt.threads; t++) {

@@ -15,11 +15,15 @@ def main(path):
     runs = {}
     soak = None
     sigterm = None
+    cpu = {}
     with open(path) as f:
         for line in f:
             p = line.split()
             if len(p) == 7 and p[0] == "RESULT":
                 runs.setdefault((p[1], p[2], p[3]), []).append(tuple(float(x) for x in p[4:7]))
+            elif line.startswith("CPU daemon "):
+                kv = dict(re.findall(r"(\w+)=([^\s]+)", line))
+                cpu.setdefault(p[2], []).append(kv)
             elif line.startswith("SOAK "):
                 soak = dict(re.findall(r"(\w+)=([^\s]+)", line))
             elif line.startswith("# craton-hsmd exit status after SIGTERM:"):
@@ -42,6 +46,17 @@ def main(path):
     inproc = [med(k)[0][0] for k in runs if k[0] == "inproc" and k[1] == "ecdsa_p256_sign"]
     dsign = [med(k)[0][0] for k in runs if k[0] == "daemon" and k[1] == "ecdsa_p256_sign"]
     drand = [med(k)[0][0] for k in runs if k[0] == "daemon" and k[1] == "random_32"]
+    if cpu:
+        print("| daemon op | daemon CPU us/call | client CPU us/call | machine busy | CPU-bound ceiling on these cores |")
+        print("|---|---|---|---|---|")
+        for op, rows in sorted(cpu.items()):
+            d = statistics.median(float(r["daemon_us_per_call"]) for r in rows)
+            c = statistics.median(float(r["client_us_per_call"]) for r in rows)
+            busy = statistics.median(float(r["machine_busy_pct"]) for r in rows)
+            cores = int(rows[0]["cores"])
+            print(f"| {op} | {d:.0f} | {c:.0f} | {busy:.0f}% | {cores} x 1e6 / ({d:.0f} + {c:.0f}) = "
+                  f"{cores * 1e6 / (d + c):.0f} calls/s (daemon alone: {cores * 1e6 / d:.0f}) |")
+        print()
     print("| goal | figure | status |")
     print("|---|---|---|")
     if inproc and dsign:

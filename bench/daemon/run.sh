@@ -34,8 +34,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD" -j2 --target craton-hsmd craton_hsm p11bench dbench >/dev/null
+# DBENCH_NO_BUILD=1 measures the binaries already in $BUILD (e.g. while a shared tree does not build).
+if [ "${DBENCH_NO_BUILD:-0}" != 1 ]; then
+  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD" -j2 --target craton-hsmd craton_hsm p11bench dbench >/dev/null
+fi
 HSMD=$BUILD/tools/daemon/craton-hsmd
 MODULE=$BUILD/src/pkcs11/libcraton_hsm.so
 
@@ -129,7 +132,7 @@ for r in $(seq 1 "$ROUNDS"); do
   CRATON_HSM_CONFIG=$WORK/inproc.toml "$BUILD/bench/p11bench" --module "$MODULE" --impl inproc --init 87654321 \
     --pin 12345678 --slot 0 --seconds "$SECONDS_PER" --threads 1,2 --ops ecdsa_p256_sign | tee -a "$OUT" >&2
   echo "== round $r: daemon dbench" >&2
-  "${DB[@]}" "${INIT[@]}" --seconds "$SECONDS_PER" --ops ecdsa_p256_sign,random_32 | tee -a "$OUT" >&2
+  "${DB[@]}" "${INIT[@]}" --pid "$DPID" --seconds "$SECONDS_PER" --ops ecdsa_p256_sign,random_32 | tee -a "$OUT" >&2
   INIT=()
 done
 
