@@ -303,8 +303,10 @@ adm --config host1.toml drill --input backup-20260101.enc --pin-file so.pin --kn
     --scratch "$W/scratch" > drill.txt 2>"$W/scratch/err" || fail "drill: $(cat drill.txt)"
 grep -q "RTO: .* s" drill.txt && grep -q "Result: *PASS" drill.txt || fail "drill report: $(cat drill.txt)"
 ls -d scratch/craton-hsm-drill.* >/dev/null 2>&1 && fail "drill left scratch key material behind"
-adm --config host1.toml --json drill --input backup-20260101.enc --pin-file so.pin --known-key known-key \
-    --payload payload.bin --signature known.sig --scratch "$W/scratch" > drill.json 2>"$W/scratch/err" || fail "drill --json"
+# --pin VALUE here: adm_pin wipes it from argv, so the drill must read the SO PIN once for both its logins.
+adm --config host1.toml --json drill --input backup-20260101.enc --pin "$(cat so.pin)" --known-key known-key \
+    --payload payload.bin --signature known.sig --scratch "$W/scratch" > drill.json 2>"$W/scratch/err" \
+    || fail "drill --json --pin VALUE: $(cat "$W/scratch/err")"
 grep -q '"signature_match":true' drill.json && grep -q '"rto_seconds":' drill.json || fail "drill json: $(cat drill.json)"
 ok "drill: bundle verified, restored in scratch, self-tests, manifest, known signature, audit continuity, RTO, scratch destroyed"
 printf 'tampered payload\n' > scratch/other.bin

@@ -84,7 +84,9 @@ uint32_t adm_slot(const struct adm *a);
 /*
  * PINs. base "pin" accepts --pin VALUE (warns: visible in ps), --pin-file,
  * --pin-env, --pin - (stdin), else a no-echo prompt on a terminal. confirm
- * asks twice at a prompt (new PINs). Returns an exit code.
+ * asks twice at a prompt (new PINs). Returns an exit code. Reading consumes
+ * the source: --pin VALUE is wiped from argv and --pin-env NAME is wiped and
+ * unset (pin_input.c), so read each base once and pass the secbuf on.
  */
 int adm_pin(const struct adm *a, const char *base, const char *what, bool confirm, struct chsm_secbuf *out);
 /* Option specs for base ("pin" -> --pin, --pin-file, --pin-env). */

@@ -76,7 +76,7 @@ static int run(struct drill *d, const struct chsm_config *host)
     }
     d->selftests_ok = chsm_core_get_status(&st) == CKR_OK && st.selftests_passed;
     adm_timing("drill: core start and self-tests", false);
-    rc = d->selftests_ok ? drill_sign(d) : adm_fail(ADM_FAILED, "drill: self-tests failed on this host");
+    rc = d->selftests_ok ? drill_sign(d, &pin) : adm_fail(ADM_FAILED, "drill: self-tests failed on this host");
     adm_core_down();
     adm_timing("drill: core shutdown", false);
     if (rc == ADM_OK)

@@ -24,7 +24,8 @@ struct drill {
 int drill_verify_bundle(struct drill *d, const struct chsm_secbuf *pin);
 int drill_scratch_config(struct drill *d, const struct chsm_config *host);
 int drill_check_manifest(struct drill *d, const char *path);
-int drill_sign(struct drill *d);
+/* so_pin: the SO PIN read once by the drill (adm_pin wipes --pin VALUE from argv, so it cannot be read twice). */
+int drill_sign(struct drill *d, const struct chsm_secbuf *so_pin);
 int drill_audit(struct drill *d);
 void drill_destroy(struct drill *d);
 

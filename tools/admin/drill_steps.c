@@ -126,17 +126,14 @@ int drill_check_manifest(struct drill *d, const char *path)
  * (C_InitPIN, objects survive) so the drill needs only the SO PIN, then
  * the user signs the payload with the known key.
  */
-static int scratch_login(struct drill *d, CK_SESSION_HANDLE *h)
+static int scratch_login(struct drill *d, const struct chsm_secbuf *so, CK_SESSION_HANDLE *h)
 {
     struct chsm_app *app = chsm_core_default_app();
-    struct chsm_secbuf so = {0}, up = {0};
+    struct chsm_secbuf up = {0};
     uint8_t rnd[12];
     char hex[25];
-    int rc = adm_pin(d->a, "pin", "SO PIN", false, &so);
+    int rc = adm_core_session(d->a, CKU_SO, so, h);
     CK_RV rv;
-    if (rc != ADM_OK)
-        return rc;
-    rc = adm_core_session(d->a, CKU_SO, &so, h);
     adm_timing("drill: SO login on the scratch token (PBKDF2 + object load)", false);
     if (rc == ADM_OK && (rv = chsm_rand_bytes(rnd, sizeof(rnd))) == CKR_OK) {
         chsm_hex_encode(rnd, sizeof(rnd), hex);
@@ -154,12 +151,11 @@ static int scratch_login(struct drill *d, CK_SESSION_HANDLE *h)
         if (rv != CKR_OK)
             rc = adm_core_fail(rv, "drill: cannot log in to the scratch token");
     }
-    chsm_secbuf_free(&so);
     chsm_secbuf_free(&up);
     return rc;
 }
 
-int drill_sign(struct drill *d)
+int drill_sign(struct drill *d, const struct chsm_secbuf *so_pin)
 {
     struct adm_keyinfo ki[8];
     struct adm_file payload = {0}, want = {0};
@@ -168,7 +164,7 @@ int drill_sign(struct drill *d)
     uint8_t *sig = NULL;
     size_t n = 0, sig_len = 0;
     const char *label = adm_opt(d->a, "--known-key");
-    int rc = scratch_login(d, &h);
+    int rc = scratch_login(d, so_pin, &h);
     CK_RV rv;
     if (rc != ADM_OK)
         return rc;
