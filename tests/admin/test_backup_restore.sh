@@ -263,7 +263,13 @@ rm -rf host2/store
 export CRATON_HSM_CONFIG=$W/host1.toml
 # sudo systemctl stop craton-hsm   (no daemon runs in this test)
 mv host1/store host1/store.quarantine.$(date +%s)
+# A directory that merely looks like a scratch store: restore must not remove or use it (it builds in
+# its own mkdtemp directory and removes only that).
+mkdir -p host1/store.restore.decoy && printf 'keep\n' > host1/store.restore.decoy/keep
 adm restore --pin "$(cat so.pin)" --input backup-20260101.enc 2>"$W/scratch/err" || fail "same-host restore"
+[ "$(cat host1/store.restore.decoy/keep 2>/dev/null)" = keep ] || fail "restore touched a directory it did not create"
+[ "$(ls -d host1/store.restore.* | wc -l)" -eq 1 ] || fail "restore left its scratch directory: $(ls -d host1/store.restore.*)"
+rm -r host1/store.restore.decoy
 adm --json token info > info2.json 2>"$W/scratch/err" || fail "token info after restore"
 diff <(sed 's/"store_path":"[^"]*",//' info1.json) <(sed 's/"store_path":"[^"]*",//' info2.json) >/dev/null \
     || fail "token info differs after restore: $(cat info2.json)"

@@ -6,9 +6,10 @@
  * a daemon holding the store (5), an existing store without --force (5),
  * an unreadable (1) / damaged (4) / newer (5) archive, a config whose
  * serial_number or label differs from the archive's (5), a wrong SO PIN
- * (3). The new store is built in a sibling temporary directory, every
- * record authenticated, then renamed into place; with --force the old
- * store is first moved to <store>.quarantine.<unix time>.
+ * (3). The new store is built in a sibling mkdtemp directory (mode 0700,
+ * removed on every failure), every record authenticated, then renamed
+ * into place; with --force the old store is first moved to
+ * <store>.quarantine.<unix time>.
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
@@ -31,9 +32,39 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
     return remove(p);
 }
 
+/* Only ever called on the mkdtemp directory this run created (make_scratch). */
 static void rm_rf(const char *dir)
 {
     (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * The scratch store beside the real one (same filesystem, so the final
+ * rename is atomic): "<storage_path>.restore.XXXXXX" from mkdtemp, mode
+ * 0700, created by this run. A predictable name (the pid) let anyone with
+ * write access to the parent plant a directory or symlink there for us to
+ * rm -rf or to build the store in; now nothing is removed that this run
+ * did not create. On failure tmp is "" (nothing to clean up).
+ */
+static int make_scratch(const char *dir, char *tmp, size_t cap)
+{
+    size_t len = strlen(dir);
+    int n;
+    /* "store/" must not put the scratch directory inside the store it replaces. */
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    n = snprintf(tmp, cap, "%.*s.restore.XXXXXX", (int)len, dir);
+    if (n < 0 || (size_t)n >= cap) {
+        tmp[0] = '\0';
+        return adm_fail(ADM_FAILED, "[token].storage_path %s is too long; shorten it", dir);
+    }
+    if (mkdtemp(tmp) == NULL) {
+        int e = errno;
+        tmp[0] = '\0';
+        return adm_fail(ADM_FAILED, "cannot create a scratch directory beside %s: %s; check the parent directory of "
+                        "[token].storage_path exists and is writable", dir, strerror(e));
+    }
+    return ADM_OK;
 }
 
 static int refuse_early(struct adm *a, const struct chsm_config *cfg)
@@ -163,14 +194,8 @@ int adm_restore_into(struct adm *a, const struct chsm_config *cfg, const struct 
     if ((rc = adm_in_unlock(&in, pin)) != ADM_OK)
         goto out;
     adm_timing("unwrap master key", true);
-    snprintf(tmp, sizeof(tmp), "%s.restore.%ld", dir, (long)getpid());
-    rm_rf(tmp);
-    if (mkdir(tmp, 0700) != 0) {
-        rc = adm_fail(ADM_FAILED, "cannot create %s: %s; check the parent directory of [token].storage_path exists",
-                      tmp, strerror(errno));
-        tmp[0] = '\0';
+    if ((rc = make_scratch(dir, tmp, sizeof(tmp))) != ADM_OK)
         goto out;
-    }
     if ((rc = build(a, &in, tmp)) != ADM_OK || (rc = put_in_place(a, dir, tmp)) != ADM_OK)
         goto out;
     tmp[0] = '\0';
