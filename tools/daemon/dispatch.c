@@ -207,13 +207,14 @@ void chsm_h_fail(struct chsm_hctx *h, enum chsm_dstatus st, const char *fmt, ...
 void chsm_h_fail_rv(struct chsm_hctx *h, CK_RV rv, const char *what)
 {
     const struct chsm_err *e = chsm_err_last();
-    /* The per-thread record carries the core's detail when it describes this
-     * failure; it never holds secrets (core rule), so it may go to the client. */
+    /* The client gets the CKR name and a fixed text per code; the core's
+     * detail (store paths, layer names) goes to the daemon log only. */
+    chsm_h_fail(h, chsm_errmap_status(rv), "%s: %s", chsm_rv_name(rv), chsm_errmap_text(rv));
     if (e != NULL && e->rv == rv && e->msg[0] != '\0')
-        chsm_h_fail(h, chsm_errmap_status(rv), "%s: %s: %s", chsm_rv_name(rv), what, e->msg);
+        chsm_log(CHSM_LOG_INFO, "daemon: %s: %s: %s: %s", h->client ? h->client->id : "-", what, chsm_rv_name(rv),
+                 e->msg);
     else
-        chsm_h_fail(h, chsm_errmap_status(rv), "%s: %s", chsm_rv_name(rv), what);
-    chsm_log(CHSM_LOG_INFO, "daemon: %s: %s", h->client ? h->client->id : "-", h->reply->message);
+        chsm_log(CHSM_LOG_INFO, "daemon: %s: %s: %s", h->client ? h->client->id : "-", what, chsm_rv_name(rv));
 }
 
 bool chsm_h_mech_resolve(const char *name, CK_MECHANISM_TYPE *out)

@@ -29,6 +29,10 @@ enum chsm_dstatus {
 };
 
 enum chsm_dstatus chsm_errmap_status(CK_RV rv);
+/* The fixed human text sent to clients with the CKR name ("PIN incorrect").
+ * Clients never see the core's per-thread error detail: it can name store
+ * paths and internal layers and goes to the daemon log only. */
+const char *chsm_errmap_text(CK_RV rv);
 /* "INVALID_ARGUMENT" etc. */
 const char *chsm_errmap_status_name(enum chsm_dstatus st);
 

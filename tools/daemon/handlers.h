@@ -22,7 +22,8 @@ typedef void (*chsm_handler_fn)(struct chsm_hctx *h, ProtobufCMessage *req);
 
 /* Pack resp as the OK reply. */
 void chsm_h_ok(struct chsm_hctx *h, const ProtobufCMessage *resp);
-/* Fail with the status mapped from rv; message "CKR_NAME: what[: detail]". */
+/* Fail with the status mapped from rv; the client message is "CKR_NAME: fixed text"
+ * (chsm_errmap_text); what and the core's error detail go to the daemon log only. */
 void chsm_h_fail_rv(struct chsm_hctx *h, CK_RV rv, const char *what);
 void chsm_h_fail(struct chsm_hctx *h, enum chsm_dstatus st, const char *fmt, ...) CHSM_PRINTF(3, 4);
 

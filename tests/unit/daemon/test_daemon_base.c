@@ -199,6 +199,10 @@ static void test_errmap(void **state)
     assert_string_equal(chsm_errmap_status_name(CHSM_DS_UNAUTHENTICATED), "UNAUTHENTICATED");
     assert_string_equal(chsm_errmap_status_name(CHSM_DS_INVALID_ARGUMENT), "INVALID_ARGUMENT");
     assert_string_equal(chsm_errmap_status_name((enum chsm_dstatus)99), "UNKNOWN");
+    /* L3: a fixed text per code, and one for codes outside the table */
+    assert_string_equal(chsm_errmap_text(CKR_PIN_INCORRECT), "PIN incorrect");
+    assert_string_equal(chsm_errmap_text(CKR_SESSION_HANDLE_INVALID), "no such session for this client");
+    assert_string_equal(chsm_errmap_text(0x7ffffff0UL), "failed (see the daemon log)");
 }
 
 static void test_template(void **state)

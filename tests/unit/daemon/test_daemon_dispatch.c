@@ -130,6 +130,19 @@ static void test_session_isolation(void **state)
     assert_int_equal(close_session("x509:alice", s, NULL, 0), CHSM_DS_NOT_FOUND);
 }
 
+/* L3: the client sees the CKR name and a fixed text, never the core's detail. */
+static void test_error_detail_not_sent(void **state)
+{
+    CratonHsm__V1__OpenSessionRequest q = CRATON_HSM__V1__OPEN_SESSION_REQUEST__INIT;
+    struct chsm_dreply r;
+    (void)state;
+    q.slot_id = 4242;
+    call("x509:detail", "OpenSession", &q.base, &r);
+    assert_int_equal(r.status, CHSM_DS_NOT_FOUND);
+    assert_string_equal(r.message, "CKR_SLOT_ID_INVALID: no such slot");
+    assert_null(strstr(r.message, "4242"));
+}
+
 static void test_idle_clients_reaped(void **state)
 {
     uint64_t s;
@@ -203,6 +216,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_method_has_a_handler), cmocka_unit_test(test_malformed_and_unknown),
         cmocka_unit_test(test_session_isolation),          cmocka_unit_test(test_idle_clients_reaped),
+        cmocka_unit_test(test_error_detail_not_sent),
         cmocka_unit_test(test_random_limit),               cmocka_unit_test(test_login_throttle),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
