@@ -2,10 +2,13 @@
 #include "policy.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,26 +53,77 @@ bool chsm_dpolicy_bind_is_valid(const char *bind)
     return split_bind(bind, host, sizeof host, &port);
 }
 
+static bool v4_loopback(const unsigned char a4[4])
+{
+    return a4[0] == 127;
+}
+
+static bool v6_loopback(const unsigned char a6[16])
+{
+    static const unsigned char v6_loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    if (memcmp(a6, v6_loop, 16) == 0)
+        return true;
+    return memcmp(a6, v4_mapped, 12) == 0 && a6[12] == 127;
+}
+
+bool chsm_dpolicy_addrs_loopback(const struct addrinfo *ai)
+{
+    if (ai == NULL)
+        return false;
+    for (; ai != NULL; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET && ai->ai_addr != NULL && ai->ai_addrlen >= sizeof(struct sockaddr_in)) {
+            const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ai->ai_addr;
+            if (!v4_loopback((const unsigned char *)&sin->sin_addr))
+                return false;
+        } else if (ai->ai_family == AF_INET6 && ai->ai_addr != NULL &&
+                   ai->ai_addrlen >= sizeof(struct sockaddr_in6)) {
+            const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)ai->ai_addr;
+            if (!v6_loopback(sin6->sin6_addr.s6_addr))
+                return false;
+        } else {
+            return false; /* a family we cannot judge is not loopback */
+        }
+    }
+    return true;
+}
+
+/* "localhost" is whatever the resolver says (/etc/hosts can map it anywhere):
+ * it counts as loopback only when it resolves and every address is loopback.
+ * gRPC resolves the name again at bind time; changing /etc/hosts in between
+ * needs root. */
+static bool localhost_is_loopback(const char *host)
+{
+    struct addrinfo hints, *res = NULL;
+    bool ok;
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return false;
+    ok = chsm_dpolicy_addrs_loopback(res);
+    freeaddrinfo(res);
+    return ok;
+}
+
 bool chsm_dpolicy_bind_is_loopback(const char *bind)
 {
     char host[256];
     long port;
     unsigned char a4[4];
     unsigned char a6[16];
-    static const unsigned char v6_loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
     if (!split_bind(bind, host, sizeof host, &port))
         return false;
-    if (strcmp(host, "localhost") == 0)
-        return true;
     if (inet_pton(AF_INET, host, a4) == 1)
-        return a4[0] == 127;
-    if (inet_pton(AF_INET6, host, a6) == 1) {
-        if (memcmp(a6, v6_loop, 16) == 0)
-            return true;
-        return memcmp(a6, v4_mapped, 12) == 0 && a6[12] == 127;
-    }
+        return v4_loopback(a4);
+    if (inet_pton(AF_INET6, host, a6) == 1)
+        return v6_loopback(a6);
+    /* Other names are never resolved: no DNS answer decides whether plaintext is allowed. */
+    if (strcasecmp(host, "localhost") == 0)
+        return localhost_is_loopback(host);
     return false;
 }
 

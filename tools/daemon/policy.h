@@ -1,6 +1,7 @@
 /*
  * Transport policy for craton-hsmd (docs/daemon.md "Transport rules"):
- *   - plaintext only on a loopback bind and only when no TLS file is set;
+ *   - plaintext only on a loopback bind (a literal loopback address, or
+ *     "localhost" resolving only to loopback) and only when no TLS file is set;
  *   - tls_cert and tls_key together; tls_client_ca only with them;
  *   - a non-loopback bind needs TLS *and* a client CA (mutual TLS) unless
  *     allow_unauthenticated_tls = true;
@@ -17,8 +18,14 @@
 
 enum chsm_transport { CHSM_TRANSPORT_PLAINTEXT, CHSM_TRANSPORT_TLS, CHSM_TRANSPORT_MTLS };
 
-/* True when bind ("host:port", "[v6]:port") names a loopback address. */
+/* True when bind ("host:port", "[v6]:port") names a loopback address: a
+ * literal in 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104, or "localhost" when it
+ * resolves and every address it resolves to is loopback. Any other host name
+ * is not loopback (it is not resolved). */
 bool chsm_dpolicy_bind_is_loopback(const char *bind);
+struct addrinfo;
+/* True when the list is non-empty and every entry is an IPv4/IPv6 loopback address. */
+bool chsm_dpolicy_addrs_loopback(const struct addrinfo *ai);
 /* True when bind has the shape host:port with a port 1..65535. */
 bool chsm_dpolicy_bind_is_valid(const char *bind);
 

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +33,47 @@ static void test_loopback(void **state)
     assert_false(chsm_dpolicy_bind_is_loopback("128.0.0.1:5696"));
     assert_false(chsm_dpolicy_bind_is_loopback("example.com:5696"));
     assert_false(chsm_dpolicy_bind_is_loopback("127.0.0.1"));
+    /* names other than localhost are never resolved (no DNS decides plaintext) */
+    assert_false(chsm_dpolicy_bind_is_loopback("ip6-localhost:5696"));
+    assert_false(chsm_dpolicy_bind_is_loopback("localhost.:5696"));
+}
+
+/* L2: "localhost" counts only when every address it resolves to is loopback. */
+static void test_resolved_addresses(void **state)
+{
+    struct sockaddr_in v4a, v4b;
+    struct sockaddr_in6 v6;
+    struct addrinfo a, b, c;
+    (void)state;
+    memset(&v4a, 0, sizeof v4a);
+    memset(&v4b, 0, sizeof v4b);
+    memset(&v6, 0, sizeof v6);
+    v4a.sin_family = v4b.sin_family = AF_INET;
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &v4a.sin_addr), 1);
+    assert_int_equal(inet_pton(AF_INET, "192.168.1.5", &v4b.sin_addr), 1);
+    v6.sin6_family = AF_INET6;
+    assert_int_equal(inet_pton(AF_INET6, "::1", &v6.sin6_addr), 1);
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    memset(&c, 0, sizeof c);
+    a.ai_family = AF_INET;
+    a.ai_addr = (struct sockaddr *)&v4a;
+    a.ai_addrlen = sizeof v4a;
+    b.ai_family = AF_INET6;
+    b.ai_addr = (struct sockaddr *)&v6;
+    b.ai_addrlen = sizeof v6;
+    c.ai_family = AF_INET;
+    c.ai_addr = (struct sockaddr *)&v4b;
+    c.ai_addrlen = sizeof v4b;
+    assert_false(chsm_dpolicy_addrs_loopback(NULL));
+    a.ai_next = &b;
+    assert_true(chsm_dpolicy_addrs_loopback(&a)); /* 127.0.0.1, ::1 */
+    b.ai_next = &c;
+    assert_false(chsm_dpolicy_addrs_loopback(&a)); /* ... and 192.168.1.5 */
+    assert_false(chsm_dpolicy_addrs_loopback(&c));
+    b.ai_next = NULL;
+    b.ai_family = AF_UNIX; /* a family that cannot be judged */
+    assert_false(chsm_dpolicy_addrs_loopback(&a));
 }
 
 static void test_bind_shape(void **state)
@@ -362,6 +406,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loopback),       cmocka_unit_test(test_bind_shape),
+        cmocka_unit_test(test_resolved_addresses),
         cmocka_unit_test(test_policy_plaintext), cmocka_unit_test(test_policy_tls),
         cmocka_unit_test(test_policy_key_mode), cmocka_unit_test(test_errmap),
         cmocka_unit_test(test_template),       cmocka_unit_test(test_template_limit),
