@@ -16,6 +16,14 @@
  * - chsm_g.lock: apps, the session and object handle tables and the slot
  *   object caches; held for short lookups and table updates. Store writes of
  *   objects happen under it in read mode (the store serialises itself).
+ *   It is a sharded reader-writer lock (chsm_rdlock/wrlock/unlock): a reader
+ *   takes only its thread's shard, a writer takes every shard in index
+ *   order. Every operation call reads the tables two or three times, and
+ *   with one rwlock each of those reads was an atomic write to one cache
+ *   line shared by all threads; with shards two threads never share one.
+ *   Writers (session open/close, object create, login, cache reload) are
+ *   rare and pay CHSM_LOCK_SHARDS lock acquisitions. Not recursive: a thread
+ *   holds it in one mode at a time.
  * Sessions are reference counted (chsm_session_get/put), so a session found
  * under chsm_g.lock stays valid after the lock is released.
  *
@@ -33,17 +41,55 @@
 struct chsm_module chsm_g;
 static pthread_mutex_t lifecycle_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The shards of chsm_g.lock, one cache line each (statically aligned). */
+#define CHSM_LOCK_SHARDS 8
+struct lock_shard {
+    _Alignas(64) pthread_rwlock_t l;
+};
+#define SHARD_INIT {PTHREAD_RWLOCK_INITIALIZER}
+static struct lock_shard shards[CHSM_LOCK_SHARDS] = {SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT,
+                                                     SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT};
+static atomic_uint next_shard;
+/* This thread's shard (-1: not yet picked) and whether it holds the lock in write mode. */
+static _Thread_local int t_shard = -1;
+static _Thread_local bool t_writer;
+
+/* Threads take shards round robin, so up to CHSM_LOCK_SHARDS threads never share one. */
+static pthread_rwlock_t *my_shard(void)
+{
+    if (t_shard < 0)
+        t_shard = (int)(atomic_fetch_add(&next_shard, 1) % CHSM_LOCK_SHARDS);
+    return &shards[t_shard].l;
+}
+
 void chsm_rdlock(void)
 {
-    (void)pthread_rwlock_rdlock(&chsm_g.lock);
+    (void)pthread_rwlock_rdlock(my_shard());
 }
 void chsm_wrlock(void)
 {
-    (void)pthread_rwlock_wrlock(&chsm_g.lock);
+    for (size_t i = 0; i < CHSM_LOCK_SHARDS; i++)
+        (void)pthread_rwlock_wrlock(&shards[i].l);
+    t_writer = true;
 }
 void chsm_unlock(void)
 {
-    (void)pthread_rwlock_unlock(&chsm_g.lock);
+    if (!t_writer) {
+        (void)pthread_rwlock_unlock(my_shard());
+        return;
+    }
+    t_writer = false;
+    for (size_t i = CHSM_LOCK_SHARDS; i-- > 0;)
+        (void)pthread_rwlock_unlock(&shards[i].l);
+}
+
+/* After fork the child's shards may look held by threads that do not exist there. */
+static void shards_reset(void)
+{
+    static const pthread_rwlock_t fresh = PTHREAD_RWLOCK_INITIALIZER;
+    for (size_t i = 0; i < CHSM_LOCK_SHARDS; i++)
+        memcpy(&shards[i].l, &fresh, sizeof(fresh));
+    t_writer = false;
 }
 
 CK_RV chsm_core_check_up(void)
@@ -301,7 +347,6 @@ static CK_RV initialize_locked(const struct chsm_core_options *opts)
     chsm_g.selftests_passed = true;
     CHSM_GUARD(slots_create());
     CHSM_GUARD(open_backends(opts));
-    (void)pthread_rwlock_init(&chsm_g.lock, NULL);
     atomic_store(&chsm_g.next_handle, 1);
     CHSM_GUARD(chsm_app_create(opts && opts->actor ? opts->actor : NULL, &chsm_g.default_app));
     chsm_g.up = true;
@@ -311,10 +356,7 @@ static CK_RV initialize_locked(const struct chsm_core_options *opts)
 out:
     if (rv != CKR_OK) {
         bool failed = chsm_g.failed;
-        if (chsm_g.up) {
-            chsm_g.up = false;
-            (void)pthread_rwlock_destroy(&chsm_g.lock);
-        }
+        chsm_g.up = false;
         while (chsm_g.apps != NULL) {
             struct chsm_app *a = chsm_g.apps;
             chsm_g.apps = a->next;
@@ -360,7 +402,6 @@ CK_RV chsm_core_finalize(void)
     CHSM_UNUSED(arv); /* finalize proceeds even when the log is gone */
     chsm_g.up = false;
     teardown();
-    (void)pthread_rwlock_destroy(&chsm_g.lock);
     chsm_crypto_fini();
     (void)pthread_mutex_unlock(&lifecycle_lock);
     return CKR_OK;
@@ -382,6 +423,7 @@ void chsm_core_forget_after_fork(void)
     memset(&chsm_g, 0, sizeof(chsm_g));
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     memcpy(&lifecycle_lock, &fresh, sizeof(fresh));
+    shards_reset();
     CK_RV rv = chsm_crypto_after_fork();
     CHSM_UNUSED(rv);
 }
