@@ -274,6 +274,13 @@ class DaemonE2E(unittest.TestCase):
         self.a.close_session(s)
         self.assertServing()
 
+    def test_compressed_request_refused(self):
+        # gRPC would inflate it into buffers the daemon cannot wipe (M3)
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.a.stub.HealthCheck(pb.HealthCheckRequest(), timeout=RPC_TIMEOUT, compression=grpc.Compression.Gzip)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.UNIMPLEMENTED, cm.exception.details())
+        self.assertServing()
+
     def test_unknown_method(self):
         for m in (SERVICE + "NoSuchMethod", "/other.v1.Svc/Call"):
             with self.assertRaises(grpc.RpcError) as cm:

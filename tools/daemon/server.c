@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/secbuf.h"
 #include "dispatch.h"
+#include "grpc_wipe.h"
 
 #define SLOTS_PER_METHOD 2 /* outstanding requests per method per queue */
 #define MAX_WORKERS 32u
@@ -227,8 +228,11 @@ static void call_free(struct call *c)
 {
     if (c->call != NULL)
         grpc_call_unref(c->call);
-    if (c->payload != NULL)
+    if (c->payload != NULL) {
+        /* The request may hold a PIN or key value: gRPC frees its receive memory unwiped. */
+        chsm_grpc_wipe_byte_buffer(c->payload);
         grpc_byte_buffer_destroy(c->payload);
+    }
     if (c->resp != NULL)
         grpc_byte_buffer_destroy(c->resp);
     if (c->have_details)
@@ -350,6 +354,10 @@ static void run_call(struct call *c, enum chsm_dstatus *st, char *msg, size_t ms
         return;
     }
     in = grpc_byte_buffer_reader_readall(&rd);
+    /* A compressed payload is inflated into a reader-owned buffer (the daemon
+     * refuses compression, so this is defence in depth): wipe it too. */
+    if (rd.buffer_out != rd.buffer_in)
+        chsm_grpc_wipe_byte_buffer(rd.buffer_out);
     grpc_byte_buffer_reader_destroy(&rd);
     identify(c->call, id, sizeof id);
     chsm_dispatch(id, (size_t)c->method, GRPC_SLICE_START_PTR(in), GRPC_SLICE_LENGTH(in), &reply);
@@ -432,7 +440,7 @@ static void *worker_main(void *arg)
 
 static grpc_server *create_server(const struct chsm_server_options *o)
 {
-    grpc_arg args[4];
+    grpc_arg args[5];
     grpc_channel_args ca = {CHSM_ARRAY_LEN(args), args};
 
     memset(args, 0, sizeof args);
@@ -449,6 +457,11 @@ static grpc_server *create_server(const struct chsm_server_options *o)
     args[3].type = GRPC_ARG_INTEGER;
     args[3].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
     args[3].value.integer = 0;
+    /* Identity only: a compressed request would be inflated by gRPC into
+     * buffers we cannot wipe, so it fails (UNIMPLEMENTED) before any handler. */
+    args[4].type = GRPC_ARG_INTEGER;
+    args[4].key = (char *)GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET;
+    args[4].value.integer = 1 << GRPC_COMPRESS_NONE;
     return grpc_server_create(&ca, NULL);
 }
 
