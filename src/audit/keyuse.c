@@ -2,7 +2,8 @@
  * Key-use accounting. "each": one entry per operation, written without
  * fdatasync (the flusher syncs within batch_ms). "summary": a fixed
  * open-addressing table keyed by (session, object, mechanism, operation,
- * result) counts uses under one mutex with no allocation; the flusher
+ * result) counts uses with no allocation, sharded by session so two threads on
+ * two sessions take different locks (internal.h); the flusher
  * writes the counts at least every second, and they are also written at
  * session close, at close, and when the table fills.
  */
@@ -58,11 +59,29 @@ static bool slot_matches(const struct audit_ku_slot *s, const struct ku_key *k)
            str_eq_cap(s->operation, sizeof(s->operation), k->operation);
 }
 
-/* Under ku_mu. Returns the slot to count into, NULL when the table is full. */
-static struct audit_ku_slot *ku_find(struct chsm_audit *a, const struct ku_key *k)
+void audit_ku_init(struct chsm_audit *a)
+{
+    for (size_t i = 0; i < AUDIT_KU_SHARDS; i++)
+        pthread_mutex_init(&a->ku[i].mu, NULL);
+}
+
+void audit_ku_fini(struct chsm_audit *a)
+{
+    for (size_t i = 0; i < AUDIT_KU_SHARDS; i++)
+        pthread_mutex_destroy(&a->ku[i].mu);
+}
+
+/* Sessions have consecutive handles, so the remainder spreads concurrent sessions over shards. */
+static struct audit_ku_shard *shard_of(struct chsm_audit *a, uint64_t session)
+{
+    return &a->ku[session % AUDIT_KU_SHARDS];
+}
+
+/* Under sh->mu. Returns the slot to count into, NULL when the shard is full. */
+static struct audit_ku_slot *ku_find(struct audit_ku_shard *sh, const struct ku_key *k)
 {
     for (size_t i = 0; i < AUDIT_KU_SLOTS; i++) {
-        struct audit_ku_slot *s = &a->ku[(k->hash + i) % AUDIT_KU_SLOTS];
+        struct audit_ku_slot *s = &sh->slot[(k->hash + i) % AUDIT_KU_SLOTS];
         if (!s->used || slot_matches(s, k))
             return s;
     }
@@ -84,41 +103,41 @@ static void rec_of_slot(const struct audit_ku_slot *s, struct audit_rec *r)
                             .last_us = s->last_us};
 }
 
-static void ku_rebuild(struct chsm_audit *a, size_t keep_from)
+static void ku_rebuild(struct audit_ku_shard *sh, const struct audit_ku_slot *snap, size_t keep_from)
 {
-    memset(a->ku, 0, sizeof(a->ku));
-    a->ku_count = 0;
+    memset(sh->slot, 0, sizeof(sh->slot));
+    sh->count = 0;
     for (size_t j = keep_from; j < AUDIT_KU_SLOTS; j++) {
-        struct audit_ku_slot *s = &a->ku_snap[j];
+        const struct audit_ku_slot *s = &snap[j];
         for (size_t i = 0; i < AUDIT_KU_SLOTS; i++) {
-            struct audit_ku_slot *d = &a->ku[(s->hash + i) % AUDIT_KU_SLOTS];
+            struct audit_ku_slot *d = &sh->slot[(s->hash + i) % AUDIT_KU_SLOTS];
             if (!d->used) {
                 *d = *s;
-                a->ku_count++;
+                sh->count++;
                 break;
             }
         }
     }
 }
 
-void audit_ku_flush(struct chsm_audit *a, bool only_session, uint64_t session)
+/* Under flush_mu: move the shard's slots to flush to the front of ku_snap and write them
+ * (outside the shard lock, so operations keep counting meanwhile). */
+static void ku_flush_shard(struct chsm_audit *a, struct audit_ku_shard *sh, bool only_session, uint64_t session)
 {
     size_t n = 0, back = AUDIT_KU_SLOTS;
-    pthread_mutex_lock(&a->flush_mu);
-    pthread_mutex_lock(&a->ku_mu);
-    /* Flushed slots go to the front of ku_snap, kept ones to the back, then the table is rebuilt. */
+    pthread_mutex_lock(&sh->mu);
+    /* Flushed slots go to the front of ku_snap, kept ones to the back, then the shard is rebuilt. */
     for (size_t i = 0; i < AUDIT_KU_SLOTS; i++) {
-        if (!a->ku[i].used)
+        if (!sh->slot[i].used)
             continue;
-        if (!only_session || a->ku[i].session == session)
-            a->ku_snap[n++] = a->ku[i];
+        if (!only_session || sh->slot[i].session == session)
+            a->ku_snap[n++] = sh->slot[i];
         else
-            a->ku_snap[--back] = a->ku[i];
+            a->ku_snap[--back] = sh->slot[i];
     }
     if (n > 0)
-        ku_rebuild(a, back);
-    a->ku_last_flush_ns = chsm_time_mono_ns();
-    pthread_mutex_unlock(&a->ku_mu);
+        ku_rebuild(sh, a->ku_snap, back);
+    pthread_mutex_unlock(&sh->mu);
     for (size_t i = 0; i < n; i++) {
         struct audit_rec r;
         rec_of_slot(&a->ku_snap[i], &r);
@@ -126,6 +145,26 @@ void audit_ku_flush(struct chsm_audit *a, bool only_session, uint64_t session)
             chsm_log(CHSM_LOG_ERROR, "audit: key-use summary of %llu %s lost",
                      (unsigned long long)r.count, r.event);
     }
+}
+
+void audit_ku_flush(struct chsm_audit *a, bool only_session, uint64_t session)
+{
+    pthread_mutex_lock(&a->flush_mu);
+    if (only_session) {
+        ku_flush_shard(a, shard_of(a, session), true, session);
+    } else {
+        for (size_t i = 0; i < AUDIT_KU_SHARDS; i++)
+            ku_flush_shard(a, &a->ku[i], false, 0);
+        a->ku_last_flush_ns = chsm_time_mono_ns();
+    }
+    pthread_mutex_unlock(&a->flush_mu);
+}
+
+/* A full shard is flushed alone (the others are not due). */
+static void ku_flush_one(struct chsm_audit *a, struct audit_ku_shard *sh)
+{
+    pthread_mutex_lock(&a->flush_mu);
+    ku_flush_shard(a, sh, false, 0);
     pthread_mutex_unlock(&a->flush_mu);
 }
 
@@ -146,23 +185,23 @@ static void fill_slot(struct audit_ku_slot *s, const struct ku_key *k, int64_t s
     s->first_us = now;
 }
 
-/* Count one use; false when the table is full (caller flushes and retries). */
-static bool ku_count(struct chsm_audit *a, const struct ku_key *k, int64_t slot, enum chsm_audit_user user,
+/* Count one use; false when the shard is full (caller flushes and retries). */
+static bool ku_count(struct audit_ku_shard *sh, const struct ku_key *k, int64_t slot, enum chsm_audit_user user,
                      const char *label, bool *crowded)
 {
     int64_t now = chsm_time_unix_us();
-    pthread_mutex_lock(&a->ku_mu);
-    struct audit_ku_slot *s = ku_find(a, k);
+    pthread_mutex_lock(&sh->mu);
+    struct audit_ku_slot *s = ku_find(sh, k);
     if (s != NULL) {
         if (!s->used) {
             fill_slot(s, k, slot, user, label, now);
-            a->ku_count++;
+            sh->count++;
         }
         s->count++;
         s->last_us = now;
     }
-    *crowded = a->ku_count > AUDIT_KU_SLOTS * 3 / 4;
-    pthread_mutex_unlock(&a->ku_mu);
+    *crowded = sh->count > AUDIT_KU_SLOTS * 3 / 4;
+    pthread_mutex_unlock(&sh->mu);
     return s != NULL;
 }
 
@@ -187,12 +226,13 @@ void chsm_audit_key_use(struct chsm_audit *a, int64_t slot, uint64_t session, en
     h = fnv(h, &result, sizeof(result));
     h = fnv_str(fnv_str(fnv_str(h, object_id), mechanism), operation);
     k.hash = h;
+    struct audit_ku_shard *sh = shard_of(a, session);
     bool crowded;
-    bool counted = ku_count(a, &k, slot, user, object_label, &crowded);
+    bool counted = ku_count(sh, &k, slot, user, object_label, &crowded);
     if (crowded || !counted)
-        audit_ku_flush(a, false, 0);
+        ku_flush_one(a, sh);
     if (!counted)
-        (void)ku_count(a, &k, slot, user, object_label, &crowded);
+        (void)ku_count(sh, &k, slot, user, object_label, &crowded);
 }
 
 void chsm_audit_session_closed(struct chsm_audit *a, uint64_t session)
@@ -219,6 +259,22 @@ static void sync_dirty(struct chsm_audit *a)
     }
 }
 
+/* Flush one period early so no count waits longer than a second. */
+static bool ku_due(struct chsm_audit *a, uint64_t period_ns)
+{
+    pthread_mutex_lock(&a->flush_mu);
+    bool due = chsm_time_mono_ns() - a->ku_last_flush_ns + period_ns >= KU_FLUSH_NS;
+    pthread_mutex_unlock(&a->flush_mu);
+    for (size_t i = 0; due && i < AUDIT_KU_SHARDS; i++) {
+        pthread_mutex_lock(&a->ku[i].mu);
+        bool any = a->ku[i].count > 0;
+        pthread_mutex_unlock(&a->ku[i].mu);
+        if (any)
+            return true;
+    }
+    return false;
+}
+
 static void *flusher_main(void *arg)
 {
     struct chsm_audit *a = arg;
@@ -233,9 +289,8 @@ static void *flusher_main(void *arg)
         (void)pthread_cond_timedwait(&a->cv, &a->ku_mu, &ts);
         if (a->stop)
             break;
-        /* Flush one period early so no count waits longer than a second. */
-        bool due = a->ku_count > 0 && chsm_time_mono_ns() - a->ku_last_flush_ns + period_ns >= KU_FLUSH_NS;
         pthread_mutex_unlock(&a->ku_mu);
+        bool due = ku_due(a, period_ns);
         if (due)
             audit_ku_flush(a, false, 0);
         sync_dirty(a);

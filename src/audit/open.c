@@ -23,6 +23,7 @@ static CK_RV alloc_logger(const char *path, struct chsm_audit **out)
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->ku_mu, NULL);
     pthread_mutex_init(&a->flush_mu, NULL);
+    audit_ku_init(a);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -50,6 +51,7 @@ static void free_logger(struct chsm_audit *a)
     pthread_mutex_destroy(&a->mu);
     pthread_mutex_destroy(&a->ku_mu);
     pthread_mutex_destroy(&a->flush_mu);
+    audit_ku_fini(a);
     pthread_cond_destroy(&a->cv);
     free(a->path);
     free(a->lock_path);
