@@ -294,11 +294,18 @@ class DaemonE2E(unittest.TestCase):
         self.assertServing()
 
     def test_wrong_pin_then_throttle_then_right_pin(self):
-        c = self.client("c")
-        s = c.open_session()
+        c, b = self.client("c"), self.client("b")
+        s, sb = c.open_session(), b.open_session()
         self.assertRpcError(grpc.StatusCode.UNAUTHENTICATED, c.login, s, "user", "wrong-pin-0000",
                             ckr="CKR_PIN_INCORRECT")
         self.assertRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, c.login, s, "user", USER_PIN, ckr="throttled")
+        # M4: the slot is throttled for every client and every PIN RPC, not just c's Login
+        self.assertRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, b.login, sb, "user", USER_PIN, ckr="throttled")
+        self.assertRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, b.call, "SetPin",
+                            pb.SetPinRequest(session=sb, old_pin=b"x", new_pin=b"y"), ckr="throttled")
+        self.assertRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, b.backup, SO_PIN, ckr="throttled")
+        b.close_session(sb)
+        b.close()
         time.sleep(0.4)
         c.login(s, "user", USER_PIN)
         c.logout(s)

@@ -10,9 +10,7 @@
 #include "audit/audit.h"
 #include "common/log.h"
 #include "core/core.h"
-
-#define THROTTLE_BASE_MS 250u
-#define THROTTLE_MAX_MS 8000u
+#include "pin_throttle.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct chsm_client *head;
@@ -91,14 +89,9 @@ void chsm_clients_login_result(struct chsm_client *cl, CK_RV rv)
 {
     pthread_mutex_lock(&mu);
     if (rv == CKR_PIN_INCORRECT) {
-        uint64_t delay = THROTTLE_BASE_MS;
         if (cl->failed_logins < 32)
             cl->failed_logins++;
-        for (unsigned i = 1; i < cl->failed_logins && delay < THROTTLE_MAX_MS; i++)
-            delay *= 2;
-        if (delay > THROTTLE_MAX_MS)
-            delay = THROTTLE_MAX_MS;
-        cl->login_not_before_ms = now_ms() + delay;
+        cl->login_not_before_ms = now_ms() + chsm_pin_throttle_delay_ms(cl->failed_logins);
     } else if (rv == CKR_OK) {
         cl->failed_logins = 0;
         cl->login_not_before_ms = 0;
@@ -151,6 +144,7 @@ unsigned chsm_clients_reap_idle(uint32_t idle_s)
 void chsm_clients_shutdown(void)
 {
     (void)reap(true, 0);
+    chsm_pin_throttle_reset();
 }
 
 unsigned chsm_clients_count(void)

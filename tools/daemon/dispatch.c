@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/secbuf.h"
 #include "handlers.h"
+#include "pin_throttle.h"
 
 struct named_handler {
     const char *name;
@@ -215,6 +216,39 @@ void chsm_h_fail_rv(struct chsm_hctx *h, CK_RV rv, const char *what)
                  e->msg);
     else
         chsm_log(CHSM_LOG_INFO, "daemon: %s: %s: %s", h->client ? h->client->id : "-", what, chsm_rv_name(rv));
+}
+
+bool chsm_h_session_slot(struct chsm_hctx *h, uint64_t session, CK_SLOT_ID *slot)
+{
+    CK_SESSION_INFO info;
+    if (chsm_core_GetSessionInfo(h->client->app, (CK_SESSION_HANDLE)session, &info) != CKR_OK)
+        return false;
+    *slot = info.slotID;
+    return true;
+}
+
+bool chsm_h_pin_gate(struct chsm_hctx *h, const CK_SLOT_ID *slot)
+{
+    uint64_t wait = chsm_clients_login_wait_ms(h->client);
+    uint64_t slot_wait = slot != NULL ? chsm_pin_throttle_wait_ms(*slot) : 0;
+
+    if (slot_wait > wait)
+        wait = slot_wait;
+    if (wait == 0)
+        return true;
+    /* Throttled before the core: the attempt neither succeeds nor counts. */
+    chsm_h_fail(h, CHSM_DS_RESOURCE_EXHAUSTED,
+                "CKR_PIN_INCORRECT: throttled after failed PIN attempts; retry in %llu ms", (unsigned long long)wait);
+    chsm_log(CHSM_LOG_INFO, "daemon: %s: PIN RPC throttled for %llu ms", h->client->id, (unsigned long long)wait);
+    return false;
+}
+
+void chsm_h_pin_result(struct chsm_hctx *h, const CK_SLOT_ID *slot, CK_RV rv, bool verifies_pin)
+{
+    if (rv == CKR_PIN_INCORRECT || (rv == CKR_OK && verifies_pin))
+        chsm_clients_login_result(h->client, rv);
+    if (slot != NULL)
+        chsm_pin_throttle_result(*slot, rv, verifies_pin);
 }
 
 bool chsm_h_mech_resolve(const char *name, CK_MECHANISM_TYPE *out)

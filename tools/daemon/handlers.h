@@ -27,6 +27,18 @@ void chsm_h_ok(struct chsm_hctx *h, const ProtobufCMessage *resp);
 void chsm_h_fail_rv(struct chsm_hctx *h, CK_RV rv, const char *what);
 void chsm_h_fail(struct chsm_hctx *h, enum chsm_dstatus st, const char *fmt, ...) CHSM_PRINTF(3, 4);
 
+/*
+ * PIN RPCs (Login, SetPin, InitPin, InitToken, Backup): chsm_h_pin_gate
+ * before the core call (false: throttled, reply set), chsm_h_pin_result
+ * after it. slot is the slot the PIN belongs to, or NULL when unknown (an
+ * invalid session: the core call cannot reach a PIN check). verifies_pin:
+ * the RPC's success proves a PIN (not InitPin), so it resets the throttles.
+ */
+bool chsm_h_pin_gate(struct chsm_hctx *h, const CK_SLOT_ID *slot);
+void chsm_h_pin_result(struct chsm_hctx *h, const CK_SLOT_ID *slot, CK_RV rv, bool verifies_pin);
+/* The slot of one of the client's sessions; false when it has no such session. */
+bool chsm_h_session_slot(struct chsm_hctx *h, uint64_t session, CK_SLOT_ID *slot);
+
 /* Mechanism name resolver (core table). */
 bool chsm_h_mech_resolve(const char *name, CK_MECHANISM_TYPE *out);
 

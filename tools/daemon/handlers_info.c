@@ -214,26 +214,23 @@ CHSM_HANDLER(AuditHead)
 #ifdef CHSM_DAEMON_HAVE_ARCHIVE
 #include "backup.h"
 
-/* Backup: the same archive as craton-hsm-admin backup; the SO PIN check is throttled like Login. */
+/* Backup: the same archive as craton-hsm-admin backup; the SO PIN check is
+ * throttled like Login (per client and per slot). */
 CHSM_HANDLER(Backup)
 {
     CratonHsm__V1__BackupRequest *q = (CratonHsm__V1__BackupRequest *)req;
     CratonHsm__V1__BackupResponse r = CRATON_HSM__V1__BACKUP_RESPONSE__INIT;
     uint8_t *buf = NULL;
     size_t len = 0;
-    uint64_t wait = chsm_clients_login_wait_ms(h->client);
+    CK_SLOT_ID slot = (CK_SLOT_ID)q->slot_id;
     CK_RV rv;
 
-    if (wait > 0) {
-        chsm_h_fail(h, CHSM_DS_RESOURCE_EXHAUSTED,
-                    "CKR_PIN_INCORRECT: throttled after failed PIN attempts; retry in %llu ms",
-                    (unsigned long long)wait);
+    if (!chsm_h_pin_gate(h, &slot))
         return;
-    }
     /* Leave room for the response framing under the send limit. */
     rv = chsm_daemon_backup((uint32_t)q->slot_id, q->so_pin.data, q->so_pin.len,
                             h->settings->max_send_message_bytes - 64u, &buf, &len);
-    chsm_clients_login_result(h->client, rv);
+    chsm_h_pin_result(h, &slot, rv, true);
     if (rv != CKR_OK) {
         chsm_h_fail_rv(h, rv, "Backup");
     } else {

@@ -57,23 +57,18 @@ CHSM_HANDLER(Login)
     CratonHsm__V1__LoginRequest *q = (CratonHsm__V1__LoginRequest *)req;
     CratonHsm__V1__LoginResponse r = CRATON_HSM__V1__LOGIN_RESPONSE__INIT;
     CK_USER_TYPE ut;
-    uint64_t wait;
+    CK_SLOT_ID slot, *sp;
     CK_RV rv;
 
     if (!user_type(q->user_type, &ut)) {
         chsm_h_fail(h, CHSM_DS_INVALID_ARGUMENT, "CKR_USER_TYPE_INVALID: user_type must be SO, USER or CONTEXT_SPECIFIC");
         return;
     }
-    wait = chsm_clients_login_wait_ms(h->client);
-    if (wait > 0) {
-        /* Throttled before the core: the attempt neither succeeds nor counts. */
-        chsm_h_fail(h, CHSM_DS_RESOURCE_EXHAUSTED,
-                    "CKR_PIN_INCORRECT: login throttled after failed attempts; retry in %llu ms",
-                    (unsigned long long)wait);
+    sp = chsm_h_session_slot(h, q->session, &slot) ? &slot : NULL;
+    if (!chsm_h_pin_gate(h, sp))
         return;
-    }
     rv = chsm_core_Login(h->client->app, (CK_SESSION_HANDLE)q->session, ut, q->pin.data, (CK_ULONG)q->pin.len);
-    chsm_clients_login_result(h->client, rv);
+    chsm_h_pin_result(h, sp, rv, true);
     if (rv != CKR_OK) {
         chsm_h_fail_rv(h, rv, "Login");
         return;
@@ -100,6 +95,7 @@ CHSM_HANDLER(InitToken)
     CratonHsm__V1__InitTokenResponse r = CRATON_HSM__V1__INIT_TOKEN_RESPONSE__INIT;
     CK_UTF8CHAR label[32];
     size_t ll = q->label ? strlen(q->label) : 0;
+    CK_SLOT_ID slot = (CK_SLOT_ID)q->slot_id;
     CK_RV rv;
 
     if (ll > sizeof label) {
@@ -109,8 +105,11 @@ CHSM_HANDLER(InitToken)
     memset(label, ' ', sizeof label);
     if (ll > 0)
         memcpy(label, q->label, ll);
-    rv = chsm_core_InitToken(h->client->app, (CK_SLOT_ID)q->slot_id, q->so_pin.data, (CK_ULONG)q->so_pin.len,
-                             label);
+    /* Re-initialisation checks the current SO PIN. */
+    if (!chsm_h_pin_gate(h, &slot))
+        return;
+    rv = chsm_core_InitToken(h->client->app, slot, q->so_pin.data, (CK_ULONG)q->so_pin.len, label);
+    chsm_h_pin_result(h, &slot, rv, true);
     if (rv != CKR_OK) {
         chsm_h_fail_rv(h, rv, "InitToken");
         return;
@@ -122,8 +121,14 @@ CHSM_HANDLER(InitPin)
 {
     CratonHsm__V1__InitPinRequest *q = (CratonHsm__V1__InitPinRequest *)req;
     CratonHsm__V1__InitPinResponse r = CRATON_HSM__V1__INIT_PIN_RESPONSE__INIT;
-    CK_RV rv = chsm_core_InitPIN(h->client->app, (CK_SESSION_HANDLE)q->session, q->pin.data, (CK_ULONG)q->pin.len);
+    CK_SLOT_ID slot, *sp = chsm_h_session_slot(h, q->session, &slot) ? &slot : NULL;
+    CK_RV rv;
 
+    /* Gated like every PIN RPC (the review's list); it verifies no PIN, so success resets nothing. */
+    if (!chsm_h_pin_gate(h, sp))
+        return;
+    rv = chsm_core_InitPIN(h->client->app, (CK_SESSION_HANDLE)q->session, q->pin.data, (CK_ULONG)q->pin.len);
+    chsm_h_pin_result(h, sp, rv, false);
     if (rv != CKR_OK) {
         chsm_h_fail_rv(h, rv, "InitPIN");
         return;
@@ -135,9 +140,14 @@ CHSM_HANDLER(SetPin)
 {
     CratonHsm__V1__SetPinRequest *q = (CratonHsm__V1__SetPinRequest *)req;
     CratonHsm__V1__SetPinResponse r = CRATON_HSM__V1__SET_PIN_RESPONSE__INIT;
-    CK_RV rv = chsm_core_SetPIN(h->client->app, (CK_SESSION_HANDLE)q->session, q->old_pin.data,
-                                (CK_ULONG)q->old_pin.len, q->new_pin.data, (CK_ULONG)q->new_pin.len);
+    CK_SLOT_ID slot, *sp = chsm_h_session_slot(h, q->session, &slot) ? &slot : NULL;
+    CK_RV rv;
 
+    if (!chsm_h_pin_gate(h, sp))
+        return;
+    rv = chsm_core_SetPIN(h->client->app, (CK_SESSION_HANDLE)q->session, q->old_pin.data, (CK_ULONG)q->old_pin.len,
+                          q->new_pin.data, (CK_ULONG)q->new_pin.len);
+    chsm_h_pin_result(h, sp, rv, true);
     if (rv != CKR_OK) {
         chsm_h_fail_rv(h, rv, "SetPIN");
         return;

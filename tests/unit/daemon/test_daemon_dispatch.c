@@ -13,6 +13,7 @@
 #include "core/core.h"
 #include "craton_hsm.pb-c.h"
 #include "dispatch.h"
+#include "pin_throttle.h"
 
 static size_t method(const char *name)
 {
@@ -178,6 +179,31 @@ static void test_random_limit(void **state)
     chsm_dreply_free(&r);
 }
 
+/* SetPin, InitPin, InitToken and Backup on slot 0 are refused by the slot throttle. */
+static void assert_pin_rpcs_throttled(const char *id)
+{
+    CratonHsm__V1__SetPinRequest sp = CRATON_HSM__V1__SET_PIN_REQUEST__INIT;
+    CratonHsm__V1__InitPinRequest ip = CRATON_HSM__V1__INIT_PIN_REQUEST__INIT;
+    CratonHsm__V1__InitTokenRequest it = CRATON_HSM__V1__INIT_TOKEN_REQUEST__INIT;
+    CratonHsm__V1__BackupRequest bk = CRATON_HSM__V1__BACKUP_REQUEST__INIT;
+    struct chsm_dreply r;
+    uint64_t s = open_session(id);
+
+    sp.session = s;
+    call(id, "SetPin", &sp.base, &r);
+    assert_int_equal(r.status, CHSM_DS_RESOURCE_EXHAUSTED);
+    ip.session = s;
+    call(id, "InitPin", &ip.base, &r);
+    assert_int_equal(r.status, CHSM_DS_RESOURCE_EXHAUSTED);
+    it.label = (char *)"ut";
+    call(id, "InitToken", &it.base, &r);
+    assert_int_equal(r.status, CHSM_DS_RESOURCE_EXHAUSTED);
+    call(id, "Backup", &bk.base, &r);
+    assert_int_equal(r.status, CHSM_DS_RESOURCE_EXHAUSTED);
+    assert_non_null(strstr(r.message, "throttled"));
+    assert_int_equal(close_session(id, s, NULL, 0), CHSM_DS_OK);
+}
+
 static void test_login_throttle(void **state)
 {
     CratonHsm__V1__InitTokenRequest it = CRATON_HSM__V1__INIT_TOKEN_REQUEST__INIT;
@@ -204,11 +230,44 @@ static void test_login_throttle(void **state)
     call("x509:guesser", "Login", &lq.base, &r);
     assert_int_equal(r.status, CHSM_DS_RESOURCE_EXHAUSTED);
     assert_non_null(strstr(r.message, "throttled"));
-    /* another identity is not throttled */
+    /* M4: the slot is throttled too, so another identity (a reconnect) waits as well */
     lq.session = open_session("x509:other");
+    call("x509:other", "Login", &lq.base, &r);
+    assert_int_equal(r.status, CHSM_DS_RESOURCE_EXHAUSTED);
+    assert_non_null(strstr(r.message, "throttled"));
+    /* and so does every other RPC that can reach a PIN check on that slot */
+    assert_pin_rpcs_throttled("x509:third");
+    /* once the slot's window is over (reset here instead of waiting), the other identity logs in */
+    chsm_pin_throttle_reset();
     call("x509:other", "Login", &lq.base, &r);
     assert_int_equal(r.status, CHSM_DS_OK);
     chsm_dreply_free(&r);
+}
+
+static void test_pin_throttle_slots(void **state)
+{
+    (void)state;
+    chsm_pin_throttle_reset();
+    assert_int_equal(chsm_pin_throttle_delay_ms(1), 250);
+    assert_int_equal(chsm_pin_throttle_delay_ms(2), 500);
+    assert_int_equal(chsm_pin_throttle_delay_ms(6), 8000);
+    assert_int_equal(chsm_pin_throttle_delay_ms(32), 8000);
+    chsm_pin_throttle_result(5, CKR_PIN_INCORRECT, true);
+    assert_true(chsm_pin_throttle_wait_ms(5) > 0);
+    assert_int_equal(chsm_pin_throttle_wait_ms(6), 0); /* per slot */
+    chsm_pin_throttle_result(5, CKR_SESSION_HANDLE_INVALID, true); /* neutral */
+    assert_true(chsm_pin_throttle_wait_ms(5) > 0);
+    chsm_pin_throttle_result(5, CKR_OK, false); /* InitPin: proves no PIN */
+    assert_true(chsm_pin_throttle_wait_ms(5) > 0);
+    chsm_pin_throttle_result(5, CKR_OK, true);
+    assert_int_equal(chsm_pin_throttle_wait_ms(5), 0);
+    /* more slot ids than entries: the overflow entry throttles rather than forgets */
+    for (CK_SLOT_ID s = 100; s < 140; s++)
+        chsm_pin_throttle_result(s, CKR_PIN_INCORRECT, true);
+    assert_true(chsm_pin_throttle_wait_ms(139) > 0);
+    assert_true(chsm_pin_throttle_wait_ms(100) > 0);
+    chsm_pin_throttle_reset();
+    assert_int_equal(chsm_pin_throttle_wait_ms(139), 0);
 }
 
 int main(void)
@@ -218,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_session_isolation),          cmocka_unit_test(test_idle_clients_reaped),
         cmocka_unit_test(test_error_detail_not_sent),
         cmocka_unit_test(test_random_limit),               cmocka_unit_test(test_login_throttle),
+        cmocka_unit_test(test_pin_throttle_slots),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
