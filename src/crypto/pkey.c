@@ -77,6 +77,8 @@ CK_RV chsm_pkey_wrap(EVP_PKEY *pkey, bool is_private, struct chsm_pkey **out)
     k = calloc(1, sizeof(*k));
     CHSM_ENSURE(k != NULL, CHSM_ERR(CKR_HOST_MEMORY, CHSM_LAYER_CRYPTO, "pkey"));
     atomic_init(&k->refs, 1);
+    atomic_init(&k->op_ctx[0], NULL);
+    atomic_init(&k->op_ctx[1], NULL);
     k->pkey = pkey;
     pkey = NULL;
     k->kind = kind;
@@ -97,6 +99,8 @@ void chsm_pkey_free(struct chsm_pkey *key)
 {
     if (key == NULL || atomic_fetch_sub(&key->refs, 1) != 1)
         return;
+    EVP_PKEY_CTX_free(atomic_load(&key->op_ctx[0]));
+    EVP_PKEY_CTX_free(atomic_load(&key->op_ctx[1]));
     EVP_PKEY_free(key->pkey); /* OpenSSL clears private bignums on free */
     free(key);
 }

@@ -18,10 +18,14 @@ struct chsm_curve {
 
 struct chsm_pkey {
     atomic_int refs;
+    /* Threads sharing a key bump refs per operation: keep that line apart from the fields they read. */
+    char refs_pad[64];
     EVP_PKEY *pkey;
     enum chsm_pkey_kind kind;
     bool is_private;
     const struct chsm_curve *curve; /* NULL for RSA */
+    /* sign.c: contexts already through sign_init / verify_init, dup'ed per operation (set once). */
+    _Atomic(EVP_PKEY_CTX *) op_ctx[2];
 };
 
 /* Curve from CKA_EC_PARAMS (OID DER or Edwards PrintableString); NULL when unknown. */

@@ -190,13 +190,58 @@ CHSM_MUST_CHECK static CK_RV tbs(struct chsm_sign *s, uint8_t *hash, const uint8
     return CKR_OK;
 }
 
-/* Configure a sign/verify EVP_PKEY_CTX for the RSA/ECDSA families; validates raw input length. */
-CHSM_MUST_CHECK static CK_RV pkey_setup(struct chsm_sign *s, EVP_PKEY_CTX *pc, size_t in_len, int recover)
+/*
+ * A sign or verify context for the key. A fresh EVP_PKEY_CTX plus *_init fetches the
+ * signature implementation and checks the key's provider export (~17k instructions, and a
+ * shared method-store lock); EVP_PKEY_CTX_dup of one prepared per key and kept with it is
+ * a copy (~3k). The prepared context is set once and only read after (dup leaves its
+ * source untouched but for atomic reference counts), so threads may share it.
+ */
+static EVP_PKEY_CTX *fresh_ctx(struct chsm_sign *s, int recover)
+{
+    EVP_PKEY_CTX *pc = chsm_pkey_ctx(s->key);
+    int ok = pc == NULL  ? 0
+             : recover   ? EVP_PKEY_verify_recover_init(pc)
+             : s->verify ? EVP_PKEY_verify_init(pc)
+                         : EVP_PKEY_sign_init(pc);
+    if (ok != 1) {
+        EVP_PKEY_CTX_free(pc);
+        pc = NULL;
+    }
+    return pc;
+}
+
+static EVP_PKEY_CTX *prepared_ctx(struct chsm_sign *s)
+{
+    _Atomic(EVP_PKEY_CTX *) *slot = &s->key->op_ctx[s->verify ? 1 : 0];
+    EVP_PKEY_CTX *t = atomic_load_explicit(slot, memory_order_acquire), *expect = NULL;
+    if (t != NULL)
+        return t;
+    t = fresh_ctx(s, 0);
+    if (t != NULL && !atomic_compare_exchange_strong(slot, &expect, t)) {
+        EVP_PKEY_CTX_free(t); /* another thread prepared it first */
+        t = expect;
+    }
+    return t;
+}
+
+static EVP_PKEY_CTX *op_ctx(struct chsm_sign *s, int recover)
+{
+    if (!recover) {
+        EVP_PKEY_CTX *t = prepared_ctx(s);
+        EVP_PKEY_CTX *pc = t != NULL ? EVP_PKEY_CTX_dup(t) : NULL;
+        if (pc != NULL)
+            return pc;
+    }
+    return fresh_ctx(s, recover);
+}
+
+/* Configure an initialised sign/verify EVP_PKEY_CTX for the RSA/ECDSA families; validates raw input length. */
+CHSM_MUST_CHECK static CK_RV pkey_setup(struct chsm_sign *s, EVP_PKEY_CTX *pc, size_t in_len)
 {
     CK_RV rv = CKR_OK;
     size_t k = (size_t)EVP_PKEY_get_size(s->key->pkey);
-    int ok = recover ? EVP_PKEY_verify_recover_init(pc) : s->verify ? EVP_PKEY_verify_init(pc) : EVP_PKEY_sign_init(pc);
-    CHSM_ENSURE(ok == 1, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "sign init"));
+    int ok;
     switch (s->fam) {
     case F_RSA_PKCS_RAW:
         /* PKCS#1 v1.5 type 1 needs 11 bytes of padding (PKCS#11 2.1.6). */
@@ -281,9 +326,9 @@ CK_RV chsm_sign_final(struct chsm_sign *s, uint8_t *sig, size_t *sig_len)
         goto out;
     }
     CHSM_GUARD(tbs(s, hash, &p, &len));
-    pc = chsm_pkey_ctx(s->key);
-    CHSM_ENSURE(pc != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "PKEY_CTX"));
-    CHSM_GUARD(pkey_setup(s, pc, len, 0));
+    pc = op_ctx(s, 0);
+    CHSM_ENSURE(pc != NULL, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "sign init"));
+    CHSM_GUARD(pkey_setup(s, pc, len));
     if (s->fam == F_RSA_X509)
         p = x509_block(s, p, &len, block);
     if (s->fam == F_ECDSA || s->fam == F_ECDSA_RAW) {
@@ -322,9 +367,9 @@ CK_RV chsm_verify_final(struct chsm_sign *s, const uint8_t *sig, size_t sig_len)
         goto out;
     }
     CHSM_GUARD(tbs(s, hash, &p, &len));
-    pc = chsm_pkey_ctx(s->key);
-    CHSM_ENSURE(pc != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "PKEY_CTX"));
-    CHSM_GUARD(pkey_setup(s, pc, len, 0));
+    pc = op_ctx(s, 0);
+    CHSM_ENSURE(pc != NULL, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "sign init"));
+    CHSM_GUARD(pkey_setup(s, pc, len));
     if (s->fam == F_RSA_X509)
         p = x509_block(s, p, &len, block);
     if (s->fam == F_ECDSA || s->fam == F_ECDSA_RAW) {
@@ -377,9 +422,9 @@ CK_RV chsm_verify_recover(struct chsm_sign *s, const uint8_t *sig, size_t sig_le
     CHSM_ENSURE(*out_len >= chsm_sign_len(s), CKR_BUFFER_TOO_SMALL);
     s->finished = true;
     CHSM_ENSURE(sig_len == chsm_sign_len(s), CKR_SIGNATURE_LEN_RANGE);
-    pc = chsm_pkey_ctx(s->key);
-    CHSM_ENSURE(pc != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "PKEY_CTX"));
-    CHSM_GUARD(pkey_setup(s, pc, 0, 1));
+    pc = op_ctx(s, 1);
+    CHSM_ENSURE(pc != NULL, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "sign init"));
+    CHSM_GUARD(pkey_setup(s, pc, 0));
     outl = *out_len;
     CHSM_ENSURE(EVP_PKEY_verify_recover(pc, out, &outl, sig, sig_len) == 1,
                 CHSM_OSSL_ERR(CKR_SIGNATURE_INVALID, "verify recover"));
