@@ -5,6 +5,7 @@
  */
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
+#include <openssl/pem.h>
 #include <openssl/encoder.h>
 #include <string.h>
 
@@ -237,7 +238,41 @@ CK_RV chsm_pkey_import_pkcs8(const uint8_t *der, size_t len, struct chsm_pkey **
     return decode(der, len, "DER", "PrivateKeyInfo", EVP_PKEY_KEYPAIR, CKR_WRAPPED_KEY_INVALID, out);
 }
 
+/*
+ * PEM is turned into DER here, with PEM_FLAG_SECURE, so the decoded key bytes
+ * live in OpenSSL's secure heap and are cleared when freed; OpenSSL's own
+ * PEM-to-DER decoder would leave an unwiped copy in the ordinary heap.
+ */
+CHSM_MUST_CHECK static CK_RV pem_to_der_then_decode(const uint8_t *data, size_t len, struct chsm_pkey **out)
+{
+    CK_RV rv = CKR_OK;
+    BIO *b = NULL;
+    char *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    long der_len = 0;
+    ERR_set_mark();
+    CHSM_ENSURE(len <= INT32_MAX, CHSM_ERR(CKR_DATA_INVALID, CHSM_LAYER_CRYPTO, "PEM input too large"));
+    b = BIO_new_mem_buf(data, (int)len);
+    CHSM_ENSURE(b != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "BIO"));
+    CHSM_ENSURE(PEM_read_bio_ex(b, &name, &header, &der, &der_len, PEM_FLAG_SECURE | PEM_FLAG_EAY_COMPATIBLE) == 1,
+                CHSM_OSSL_ERR(CKR_DATA_INVALID, "not a PEM block"));
+    /* Encrypted (Proc-Type) PEM would need a passphrase: refuse it clearly. */
+    CHSM_ENSURE(header == NULL || header[0] == '\0',
+                CHSM_ERR(CKR_DATA_INVALID, CHSM_LAYER_CRYPTO, "encrypted PEM keys are not supported"));
+    rv = decode(der, (size_t)der_len, "DER", NULL, EVP_PKEY_KEYPAIR, CKR_DATA_INVALID, out);
+out:
+    OPENSSL_secure_clear_free(der, der_len > 0 ? (size_t)der_len : 0);
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    BIO_free(b);
+    chsm_ossl_clear();
+    return rv;
+}
+
 CK_RV chsm_pkey_import_private_any(const uint8_t *data, size_t len, struct chsm_pkey **out)
 {
+    static const char pem_tag[] = "-----BEGIN ";
+    if (data != NULL && len >= sizeof(pem_tag) - 1 && memcmp(data, pem_tag, sizeof(pem_tag) - 1) == 0)
+        return pem_to_der_then_decode(data, len, out);
     return decode(data, len, NULL, NULL, EVP_PKEY_KEYPAIR, CKR_DATA_INVALID, out);
 }
