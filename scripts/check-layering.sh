@@ -34,11 +34,13 @@ done
 # Front ends: token operations go through the core; the admin CLI also uses
 # the maintenance APIs (config, store snapshot/archive, audit verify, key
 # file parsing in crypto/pkey.h) that work on files rather than on a token.
+# The daemon uses crypto/crypto.h for chsm_sha256 (client certificate
+# fingerprints), chsm_rand_bytes (client tokens) and chsm_ct_equal only.
 for tool in admin daemon; do
   [ -d "tools/$tool" ] || continue
   case "$tool" in
     admin)  ok="common config core crypto store audit" ;;
-    daemon) ok="common config core store audit" ;;
+    daemon) ok="common config core crypto store audit" ;;
   esac
   while IFS= read -r line; do
     file=${line%%:*}

@@ -39,7 +39,7 @@ def run(*cmd, **kw):
 
 
 def make_pki(d):
-    """CA + server + clients a/b/c, and a second CA with a rogue client."""
+    """CA + server + clients a/b/c (a2: a's CN, own certificate), and a second CA with a rogue client."""
     def key_and_csr(name, cn):
         run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
             "-keyout", f"{d}/{name}.key", "-out", f"{d}/{name}.csr", "-subj", f"/CN={cn}")
@@ -64,6 +64,8 @@ def make_pki(d):
     for c in ("a", "b", "c"):
         key_and_csr(f"client-{c}", f"client-{c}")
         sign(f"client-{c}", "ca", "extendedKeyUsage=clientAuth\n")
+    key_and_csr("client-a2", "client-a")  # same CN as a, same CA, another certificate
+    sign("client-a2", "ca", "extendedKeyUsage=clientAuth\n")
     key_and_csr("rogue", "client-a")  # same CN as a real client, wrong CA
     sign("rogue", "rogue-ca", "extendedKeyUsage=clientAuth\n")
 
@@ -122,7 +124,8 @@ class DaemonE2E(unittest.TestCase):
         # systemd readiness: the daemon sends READY=1 to $NOTIFY_SOCKET (Type=notify).
         cls.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         cls.notify.bind(f"{cls.dir}/notify.sock")
-        env = dict(os.environ, NOTIFY_SOCKET=f"{cls.dir}/notify.sock")
+        # info: the "new client" lines name each client (checked below)
+        env = dict(os.environ, NOTIFY_SOCKET=f"{cls.dir}/notify.sock", CRATON_HSM_LOG="info")
         cls.proc = subprocess.Popen([HSMD, "--config", cls.config], stdout=cls.log, stderr=subprocess.STDOUT,
                                     env=env)
         cls.a = cls.client("a")
@@ -248,6 +251,28 @@ class DaemonE2E(unittest.TestCase):
         b.close()
 
     # ---- mutual TLS ----
+    def test_same_cn_other_certificate_is_another_client(self):
+        # H2: the certificate (SHA-256), not its CN, is the client
+        a2 = self.client("a2")
+        sa = self.user_session()
+        label = "private-of-a-cert"
+        self.a.call("CreateObject", pb.CreateObjectRequest(session=sa, template=[
+            attr("CLASS", hc.CKO["DATA"]), attr("TOKEN", False), attr("PRIVATE", True), attr("LABEL", label),
+            attr("VALUE", b"only a")]))
+        sa2 = a2.open_session()
+        self.assertEqual(a2.find(sa2, [attr("LABEL", label)]), [])
+        self.assertRpcError(grpc.StatusCode.NOT_FOUND, a2.find, sa, [], ckr="CKR_SESSION_HANDLE_INVALID")
+        self.assertEqual(len(self.a.find(sa, [attr("LABEL", label)])), 1)
+        a2.close_session(sa2)
+        a2.close()
+        self.a.close_session(sa)
+        # both are named client-a in the log and audit, with different fingerprints as keys
+        keys = set()
+        for ln in read_text(self.log_path).splitlines():
+            if "new client x509:client-a (x509:sha256:" in ln:
+                keys.add(ln.split("(x509:sha256:")[1][:64])
+        self.assertEqual(len(keys), 2, keys)
+
     def test_mtls_rejects_client_without_certificate(self):
         c = self.client("a", with_cert=False)
         self.assertRpcError(grpc.StatusCode.UNAVAILABLE, c.health)
@@ -424,6 +449,117 @@ class DaemonE2E(unittest.TestCase):
         self.assertTrue(any("STOPPING=1" in m for m in msgs), msgs)
 
 
+class DaemonPlaintextClients(unittest.TestCase):
+    """H2 without client certificates: sessions belong to (connection, token)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="chsm-e2e-plain-")
+        os.makedirs(f"{cls.dir}/store", mode=0o700)
+        os.makedirs(f"{cls.dir}/audit", mode=0o700)
+        cls.target = f"127.0.0.1:{free_port()}"
+        cfg = write_config(cls.dir, "plain", cls.target, tls=False)
+        cls.log_path = f"{cls.dir}/daemon.log"
+        cls.log = open(cls.log_path, "wb")
+        cls.proc = subprocess.Popen([HSMD, "--config", cfg], stdout=cls.log, stderr=subprocess.STDOUT,
+                                    env=dict(os.environ, CRATON_HSM_LOG="info"))
+        cls.x = cls.client()
+        deadline = time.time() + 120
+        while True:
+            try:
+                cls.x.health()
+                break
+            except grpc.RpcError:
+                if cls.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("craton-hsmd did not come up:\n" + read_text(cls.log_path))
+                time.sleep(0.2)
+        cls.x.init_token(SO_PIN, "plain")
+        s = cls.x.open_session()
+        cls.x.login(s, "so", SO_PIN)
+        cls.x.init_pin(s, USER_PIN)
+        cls.x.logout(s)
+        cls.x.close_session(s)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.x.close()
+        if cls.proc.poll() is None:
+            cls.proc.send_signal(signal.SIGTERM)
+            cls.proc.wait(timeout=60)
+        cls.log.close()
+        if os.environ.get("CHSM_KEEP_TMP") is None:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def client(cls, own_connection=False):
+        opts = [("grpc.use_local_subchannel_pool", 1)] if own_connection else []
+        return hc.HsmClient(cls.target, timeout=RPC_TIMEOUT, options=opts)
+
+    def logged_in(self, c, label):
+        s = c.open_session()
+        c.login(s, "user", USER_PIN)
+        c.call("CreateObject", pb.CreateObjectRequest(session=s, template=[
+            attr("CLASS", hc.CKO["DATA"]), attr("TOKEN", False), attr("PRIVATE", True), attr("LABEL", label),
+            attr("VALUE", b"x")]))
+        self.assertEqual(len(c.find(s, [attr("LABEL", label)])), 1)
+        return s
+
+    def assertNoSession(self, fn, *args):
+        with self.assertRaises(grpc.RpcError) as cm:
+            fn(*args)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND, cm.exception.details())
+        self.assertIn("CKR_SESSION_HANDLE_INVALID", cm.exception.details())
+
+    def test_two_clients_of_one_process_are_isolated(self):
+        y = self.client()  # same process, same target: gRPC may share x's connection (same peer address)
+        sx = self.logged_in(self.x, "plain-x")
+        sy = y.open_session()
+        self.assertTrue(self.x.token and y.token and self.x.token != y.token)
+        self.assertEqual(y.find(sy, [attr("LABEL", "plain-x")]), [])  # x's login is not y's
+        self.assertNoSession(y.find, sx, [])
+        self.assertNoSession(y.close_session, sx)
+        self.assertEqual(len(self.x.find(sx, [attr("LABEL", "plain-x")])), 1)
+        y.close_session(sy)
+        y.close()
+        self.x.logout(sx)
+        self.x.close_session(sx)
+
+    def test_call_without_or_with_forged_token_cannot_use_login(self):
+        sx = self.logged_in(self.x, "plain-token")
+        req = pb.FindObjectsRequest(session=sx)
+        self.assertNoSession(self.x.stub.FindObjects, req, RPC_TIMEOUT)  # same connection, no token
+        forged = ("0" if self.x.token[0] != "0" else "1") + self.x.token[1:]
+        self.assertNoSession(lambda: self.x.stub.FindObjects(req, timeout=RPC_TIMEOUT,
+                                                             metadata=(("x-craton-client", forged),)))
+        self.assertEqual(len(self.x.find(sx, [attr("LABEL", "plain-token")])), 1)
+        self.x.logout(sx)
+        self.x.close_session(sx)
+
+    def test_reconnect_cannot_use_old_login(self):
+        sx = self.logged_in(self.x, "plain-reconnect")
+        z = self.client(own_connection=True)  # a new connection: another source port
+        self.assertNoSession(z.find, sx, [])  # without the token
+        z.token = self.x.token  # even with the stolen token: it is bound to x's connection
+        self.assertNoSession(z.find, sx, [])
+        z.close()
+        self.x.logout(sx)
+        self.x.close_session(sx)
+
+    def test_kept_clients_logged_with_own_number(self):
+        c = self.client(own_connection=True)
+        for _ in range(3):
+            c.health()
+        s = c.open_session()
+        c.close_session(s)
+        c.close()
+        # only clients that kept a session are announced, each with its own number
+        log = read_text(self.log_path)
+        news = [ln for ln in log.splitlines() if "new client peer:" in ln]
+        self.assertGreaterEqual(len(news), 1, log[-4000:])
+        self.assertEqual(len(set(news)), len(news), news)
+        self.assertTrue(all("#" in ln for ln in news), news)
+
+
 class DaemonStartupRefusals(unittest.TestCase):
     """Policy refusals happen before anything is opened: exit code 3 and one clear line."""
 
@@ -465,6 +601,20 @@ class DaemonStartupRefusals(unittest.TestCase):
             self.assertIn("must not be readable by group or others", r.stderr)
         finally:
             os.chmod(key, 0o600)
+
+    def test_localhost_plaintext_accepted(self):
+        # L2: "localhost" counts as loopback because it resolves only to loopback here
+        cfg = write_config(self.dir, "lh", f"localhost:{free_port()}", tls=False)
+        r = subprocess.run([HSMD, "--check-config", "--config", cfg], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("plaintext", r.stdout)
+
+    def test_other_name_plaintext_refused(self):
+        # L2: other names are not resolved, so they never allow plaintext
+        cfg = write_config(self.dir, "ip6lh", f"ip6-localhost:{free_port()}", tls=False)
+        r = subprocess.run([HSMD, "--check-config", "--config", cfg], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, EXIT_POLICY, r.stderr)
+        self.assertIn("not a loopback address", r.stderr)
 
     def test_check_config_ok(self):
         cfg = write_config(self.dir, "ok", f"127.0.0.1:{free_port()}")

@@ -129,8 +129,8 @@ static void wipe_message(ProtobufCMessage *m)
     }
 }
 
-void chsm_dispatch(const char *identity, size_t method, const uint8_t *req, size_t req_len,
-                   struct chsm_dreply *out)
+void chsm_dispatch_ref(const struct chsm_client_ref *who, size_t method, const uint8_t *req, size_t req_len,
+                       struct chsm_dreply *out)
 {
     struct chsm_hctx h = {.reply = out, .settings = &settings};
     ProtobufCMessage *msg = NULL;
@@ -149,18 +149,24 @@ void chsm_dispatch(const char *identity, size_t method, const uint8_t *req, size
         return;
     }
     chsm_err_clear();
-    rv = chsm_clients_acquire(identity, &h.client);
+    rv = chsm_clients_acquire_ref(who, &h.client);
     if (rv != CKR_OK) {
         chsm_h_fail_rv(&h, rv, "client registry");
         goto out;
     }
-    chsm_audit_set_actor(identity);
+    chsm_audit_set_actor(h.client->actor);
     by_index[method](&h, msg);
     chsm_audit_set_actor(NULL); /* worker threads serve many clients */
     chsm_clients_release(h.client);
 out:
     wipe_message(msg);
     protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+void chsm_dispatch(const char *identity, size_t method, const uint8_t *req, size_t req_len, struct chsm_dreply *out)
+{
+    const struct chsm_client_ref who = {.key = identity, .actor = identity, .bound = true};
+    chsm_dispatch_ref(&who, method, req, req_len, out);
 }
 
 void chsm_dreply_free(struct chsm_dreply *r)
@@ -212,10 +218,10 @@ void chsm_h_fail_rv(struct chsm_hctx *h, CK_RV rv, const char *what)
      * detail (store paths, layer names) goes to the daemon log only. */
     chsm_h_fail(h, chsm_errmap_status(rv), "%s: %s", chsm_rv_name(rv), chsm_errmap_text(rv));
     if (e != NULL && e->rv == rv && e->msg[0] != '\0')
-        chsm_log(CHSM_LOG_INFO, "daemon: %s: %s: %s: %s", h->client ? h->client->id : "-", what, chsm_rv_name(rv),
-                 e->msg);
+        chsm_log(CHSM_LOG_INFO, "daemon: %s: %s: %s: %s", h->client ? h->client->actor : "-", what,
+                 chsm_rv_name(rv), e->msg);
     else
-        chsm_log(CHSM_LOG_INFO, "daemon: %s: %s: %s", h->client ? h->client->id : "-", what, chsm_rv_name(rv));
+        chsm_log(CHSM_LOG_INFO, "daemon: %s: %s: %s", h->client ? h->client->actor : "-", what, chsm_rv_name(rv));
 }
 
 bool chsm_h_session_slot(struct chsm_hctx *h, uint64_t session, CK_SLOT_ID *slot)
@@ -239,7 +245,7 @@ bool chsm_h_pin_gate(struct chsm_hctx *h, const CK_SLOT_ID *slot)
     /* Throttled before the core: the attempt neither succeeds nor counts. */
     chsm_h_fail(h, CHSM_DS_RESOURCE_EXHAUSTED,
                 "CKR_PIN_INCORRECT: throttled after failed PIN attempts; retry in %llu ms", (unsigned long long)wait);
-    chsm_log(CHSM_LOG_INFO, "daemon: %s: PIN RPC throttled for %llu ms", h->client->id, (unsigned long long)wait);
+    chsm_log(CHSM_LOG_INFO, "daemon: %s: PIN RPC throttled for %llu ms", h->client->actor, (unsigned long long)wait);
     return false;
 }
 

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clients.h"
 #include "config/config.h"
 #include "errmap.h"
 
@@ -40,7 +41,10 @@ void chsm_dispatch_method_path(size_t i, char *buf, size_t buflen);
 /* False when some proto method lacks a handler (a build/proto mismatch). */
 bool chsm_dispatch_self_check(char *msg, size_t msglen);
 
-/* Run method i for the client named identity on the request bytes. */
+/* Run method i for the calling client (see clients.h) on the request bytes. */
+void chsm_dispatch_ref(const struct chsm_client_ref *who, size_t method, const uint8_t *req, size_t req_len,
+                       struct chsm_dreply *out);
+/* The same for a bound client keyed and named by identity (tests, fuzzing). */
 void chsm_dispatch(const char *identity, size_t method, const uint8_t *req, size_t req_len,
                    struct chsm_dreply *out);
 void chsm_dreply_free(struct chsm_dreply *r);

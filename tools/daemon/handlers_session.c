@@ -11,6 +11,7 @@ CHSM_HANDLER(OpenSession)
     CratonHsm__V1__OpenSessionRequest *q = (CratonHsm__V1__OpenSessionRequest *)req;
     CratonHsm__V1__OpenSessionResponse r = CRATON_HSM__V1__OPEN_SESSION_RESPONSE__INIT;
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    char token[CHSM_CLIENT_TOKEN_HEX];
     CK_FLAGS flags = CKF_SERIAL_SESSION | (q->read_write ? CKF_RW_SESSION : 0);
     CK_RV rv = chsm_core_OpenSession(h->client->app, (CK_SLOT_ID)q->slot_id, flags, NULL, NULL, &s);
 
@@ -18,8 +19,13 @@ CHSM_HANDLER(OpenSession)
         chsm_h_fail_rv(h, rv, "OpenSession");
         return;
     }
+    /* The session makes the client worth keeping; the token (none under mutual
+     * TLS) must come with every later call of this client. */
+    chsm_clients_keep(h->client, token);
     r.session = s;
+    r.client_token = token;
     chsm_h_ok(h, &r.base);
+    chsm_wipe(token, sizeof token);
 }
 
 CHSM_HANDLER(CloseSession)

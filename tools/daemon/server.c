@@ -31,10 +31,12 @@
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
 
+#include "common/bytes.h"
 #include "common/log.h"
 #include "common/secbuf.h"
 #include "dispatch.h"
 #include "grpc_wipe.h"
+#include "identity.h"
 
 #define SLOTS_PER_METHOD 2 /* outstanding requests per method per queue */
 #define MAX_WORKERS 32u
@@ -299,32 +301,82 @@ static bool post_request(struct worker *w, long method)
     return true;
 }
 
-/* Client identity: the verified certificate identity (mutual TLS) or the peer address. */
-static void identify(grpc_call *call, char *id, size_t idlen)
+/* Who is calling: key, actor and token storage for one call. */
+struct caller {
+    struct chsm_client_ref ref;
+    char key[CHSM_DAEMON_ID_MAX];
+    char actor[CHSM_DAEMON_ID_MAX];
+    uint8_t token[CHSM_CLIENT_TOKEN_LEN];
+};
+
+/* The first value of auth property name, or NULL. */
+static const grpc_auth_property *auth_prop(const grpc_auth_context *ac, const char *name)
+{
+    grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ac, name);
+    return grpc_auth_property_iterator_next(&it);
+}
+
+/* Mutual TLS: the certificate's fingerprint is the key, its CN (or gRPC's
+ * peer identity) the actor. False when there is no verified certificate. */
+static bool identify_cert(grpc_call *call, struct caller *who)
 {
     grpc_auth_context *ac = grpc_call_auth_context(call);
-    bool done = false;
+    const grpc_auth_property *pem, *name;
+    bool ok = false;
 
-    if (ac != NULL) {
-        if (grpc_auth_context_peer_is_authenticated(ac)) {
-            grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ac, GRPC_X509_CN_PROPERTY_NAME);
-            const grpc_auth_property *p = grpc_auth_property_iterator_next(&it);
-            if (p == NULL) {
-                it = grpc_auth_context_peer_identity(ac);
-                p = grpc_auth_property_iterator_next(&it);
-            }
-            if (p != NULL) {
-                snprintf(id, idlen, "x509:%.*s", (int)p->value_length, p->value);
-                done = true;
-            }
+    if (ac == NULL)
+        return false;
+    if (grpc_auth_context_peer_is_authenticated(ac) &&
+        (pem = auth_prop(ac, GRPC_X509_PEM_CERT_PROPERTY_NAME)) != NULL &&
+        chsm_identity_cert_key(pem->value, pem->value_length, who->key)) {
+        name = auth_prop(ac, GRPC_X509_CN_PROPERTY_NAME);
+        if (name == NULL) {
+            grpc_auth_property_iterator it = grpc_auth_context_peer_identity(ac);
+            name = grpc_auth_property_iterator_next(&it);
         }
-        grpc_auth_context_release(ac);
+        snprintf(who->actor, sizeof who->actor, "x509:%.*s", name ? (int)name->value_length : 1,
+                 name ? name->value : "?");
+        ok = true;
     }
-    if (!done) {
-        char *peer = grpc_call_get_peer(call);
-        snprintf(id, idlen, "peer:%s", peer ? peer : "unknown");
-        gpr_free(peer);
+    grpc_auth_context_release(ac);
+    return ok;
+}
+
+/* The "x-craton-client" metadata value, when it is a well-formed token. */
+static bool find_token(const grpc_metadata_array *md, uint8_t token[CHSM_CLIENT_TOKEN_LEN])
+{
+    char hex[CHSM_CLIENT_TOKEN_HEX];
+
+    for (size_t i = 0; i < md->count; i++) {
+        const grpc_slice *v = &md->metadata[i].value;
+        if (grpc_slice_str_cmp(md->metadata[i].key, CHSM_CLIENT_TOKEN_METADATA) != 0)
+            continue;
+        if (GRPC_SLICE_LENGTH(*v) != CHSM_CLIENT_TOKEN_HEX - 1)
+            return false;
+        memcpy(hex, GRPC_SLICE_START_PTR(*v), sizeof hex - 1);
+        hex[sizeof hex - 1] = '\0';
+        return chsm_hex_decode(hex, token, CHSM_CLIENT_TOKEN_LEN);
     }
+    return false;
+}
+
+/* Client identity (clients.h): the certificate under mutual TLS, otherwise
+ * the connection's peer address plus the token the client presents. */
+static void identify(struct call *c, struct caller *who)
+{
+    memset(who, 0, sizeof *who);
+    who->ref.key = who->key;
+    who->ref.actor = who->actor;
+    if (identify_cert(c->call, who)) {
+        who->ref.bound = true;
+        return;
+    }
+    char *peer = grpc_call_get_peer(c->call);
+    snprintf(who->key, sizeof who->key, "peer:%s", peer ? peer : "unknown");
+    snprintf(who->actor, sizeof who->actor, "%s", who->key);
+    gpr_free(peer);
+    if (find_token(&c->md, who->token))
+        who->ref.token = who->token;
 }
 
 /* Responses may hold key material (wrapped keys, decrypted data): wipe on release. */
@@ -339,7 +391,7 @@ static void run_call(struct call *c, enum chsm_dstatus *st, char *msg, size_t ms
     struct chsm_dreply reply;
     grpc_byte_buffer_reader rd;
     grpc_slice in;
-    char id[256];
+    struct caller who;
 
     if (c->method < 0) {
         char *m = grpc_slice_to_c_string(c->details.method);
@@ -359,8 +411,9 @@ static void run_call(struct call *c, enum chsm_dstatus *st, char *msg, size_t ms
     if (rd.buffer_out != rd.buffer_in)
         chsm_grpc_wipe_byte_buffer(rd.buffer_out);
     grpc_byte_buffer_reader_destroy(&rd);
-    identify(c->call, id, sizeof id);
-    chsm_dispatch(id, (size_t)c->method, GRPC_SLICE_START_PTR(in), GRPC_SLICE_LENGTH(in), &reply);
+    identify(c, &who);
+    chsm_dispatch_ref(&who.ref, (size_t)c->method, GRPC_SLICE_START_PTR(in), GRPC_SLICE_LENGTH(in), &reply);
+    chsm_wipe(who.token, sizeof who.token);
     /* The request may hold a PIN: wipe our flat copy before releasing it. */
     chsm_wipe(GRPC_SLICE_START_PTR(in), GRPC_SLICE_LENGTH(in));
     grpc_slice_unref(in);

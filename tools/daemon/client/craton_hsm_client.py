@@ -77,20 +77,29 @@ def _read(path):
         return f.read()
 
 
-class HsmClient:
-    """One channel to craton-hsmd. ca alone: TLS; ca+cert+key: mutual TLS; none: plaintext (loopback)."""
+TOKEN_METADATA = "x-craton-client"
 
-    def __init__(self, target, ca=None, cert=None, key=None, server_name=None, timeout=30.0):
+
+class HsmClient:
+    """One channel to craton-hsmd. ca alone: TLS; ca+cert+key: mutual TLS; none: plaintext (loopback).
+
+    Without a client certificate the daemon ties sessions and login to this
+    connection plus the token OpenSession returns; the client keeps that token
+    (self.token) and sends it as "x-craton-client" metadata with every call.
+    """
+
+    def __init__(self, target, ca=None, cert=None, key=None, server_name=None, timeout=30.0, options=()):
         self.timeout = timeout
+        self.token = None
         if ca:
             creds = grpc.ssl_channel_credentials(
                 root_certificates=_read(ca),
                 private_key=_read(key) if key else None,
                 certificate_chain=_read(cert) if cert else None)
             opts = [("grpc.ssl_target_name_override", server_name)] if server_name else []
-            self.channel = grpc.secure_channel(target, creds, options=opts)
+            self.channel = grpc.secure_channel(target, creds, options=opts + list(options))
         else:
-            self.channel = grpc.insecure_channel(target)
+            self.channel = grpc.insecure_channel(target, options=list(options))
         self.stub = pbg.HsmServiceStub(self.channel)
 
     def close(self):
@@ -103,7 +112,8 @@ class HsmClient:
         self.close()
 
     def call(self, method, request):
-        return getattr(self.stub, method)(request, timeout=self.timeout)
+        md = ((TOKEN_METADATA, self.token),) if self.token else None
+        return getattr(self.stub, method)(request, timeout=self.timeout, metadata=md)
 
     # ---- thin helpers ----
     def health(self):
@@ -113,7 +123,10 @@ class HsmClient:
         return self.call("GetTokenInfo", pb.GetTokenInfoRequest(slot_id=slot))
 
     def open_session(self, slot=0, rw=True):
-        return self.call("OpenSession", pb.OpenSessionRequest(slot_id=slot, read_write=rw)).session
+        r = self.call("OpenSession", pb.OpenSessionRequest(slot_id=slot, read_write=rw))
+        if r.client_token:
+            self.token = r.client_token
+        return r.session
 
     def close_session(self, session):
         self.call("CloseSession", pb.CloseSessionRequest(session=session))
