@@ -174,6 +174,7 @@ static CK_RV feed_upsert(void *ctx, struct chsm_store_object *so)
         chsm_attrlist_init(&so->attrs);
         o->is_private = so->is_private;
         o->secrets_loaded = so->secrets_loaded;
+        o->authenticated = so->authenticated;
         o->bad = false;
         rv = chsm_obj_reindex(sl, o);
         goto out;
@@ -185,6 +186,7 @@ static CK_RV feed_upsert(void *ctx, struct chsm_store_object *so)
     o->token = true;
     o->is_private = so->is_private;
     o->secrets_loaded = so->secrets_loaded;
+    o->authenticated = so->authenticated;
     memcpy(o->uid, so->id, CHSM_OBJECT_ID_LEN);
     chsm_hex_encode(o->uid, CHSM_OBJECT_ID_LEN, o->uid_hex);
     o->attrs = so->attrs;

@@ -51,6 +51,7 @@ struct chsm_object {
     bool is_private;
     bool secrets_loaded; /* token objects: secret attributes present */
     bool bad;            /* record failed authentication: every use is CKR_DEVICE_ERROR */
+    bool authenticated;  /* whole record verified under the MK (store.h); session objects: true */
     uint8_t uid[CHSM_OBJECT_ID_LEN];
     char uid_hex[2 * CHSM_OBJECT_ID_LEN + 1];
     struct chsm_attrlist attrs;

@@ -123,6 +123,8 @@ CK_RV chsm_obj_add(struct chsm_session *s, struct chsm_attrlist *attrs, const ch
     o->token = chsm_attrlist_get_bool(&o->attrs, CKA_TOKEN, false);
     o->is_private = chsm_attrlist_get_bool(&o->attrs, CKA_PRIVATE, false);
     o->secrets_loaded = true;
+    /* The store MACs/seals a record under the MK only when given it (store.h, authenticated). */
+    o->authenticated = !o->token || slot_mk(sl) != NULL;
     if (o->token) {
         bool fresh = false;
         CHSM_GUARD(chsm_store_object_put(chsm_g.store, sl->id, slot_mk(sl), o->uid, &o->attrs, NULL));
@@ -384,6 +386,7 @@ CK_RV chsm_core_SetAttributeValue(struct chsm_app *app, CK_SESSION_HANDLE hSessi
     chsm_attrlist_free(&o->attrs);
     o->attrs = attrs;
     chsm_attrlist_init(&attrs);
+    o->authenticated = !o->token || slot_mk(sl) != NULL;
     chsm_obj_pkey_drop(o); /* attributes changed: the parsed key is rebuilt on next use */
     CHSM_GUARD(chsm_obj_reindex(sl, o));
     CHSM_GUARD(chsm_core_audit("attribute_change", sl->id, s->h, app->login[sl->id], o, NULL, CKR_OK));

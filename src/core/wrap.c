@@ -113,6 +113,10 @@ static CK_RV kek_checks(const struct chsm_session *s, const CK_MECHANISM *m, con
     CHSM_ENSURE(chsm_key_mech_allowed(&o->attrs, m->mechanism), CKR_MECHANISM_INVALID);
     CHSM_GUARD(chsm_key_dates_ok(&o->attrs, !wrap));
     CHSM_ENSURE(chsm_obj_complete(s, o), CKR_USER_NOT_LOGGED_IN);
+    /* A token record not verified under the MK may be forged in the store file (review C2): its CKA_WRAP,
+     * CKA_UNWRAP and templates vouch for nothing. It becomes verified at the login reload or a rewrite. */
+    CHSM_ENSURE(o->authenticated, CHSM_ERR(CKR_KEY_FUNCTION_NOT_PERMITTED, "core",
+                                           "wrapping key %s is not verified under the master key", o->uid_hex));
     *out = o;
 out:
     return rv;
@@ -136,7 +140,7 @@ static CK_RV wrapped_plain(const struct chsm_session *s, const struct chsm_objec
     CHSM_ENSURE(chsm_attrlist_get_bool(&o->attrs, CKA_EXTRACTABLE, false),
                 CHSM_ERR(CKR_KEY_UNEXTRACTABLE, "core", "key is not extractable"));
     CHSM_ENSURE(!chsm_attrlist_get_bool(&o->attrs, CKA_WRAP_WITH_TRUSTED, false) ||
-                    chsm_attrlist_get_bool(&kek->attrs, CKA_TRUSTED, false),
+                    (kek->authenticated && chsm_attrlist_get_bool(&kek->attrs, CKA_TRUSTED, false)),
                 CHSM_ERR(CKR_KEY_NOT_WRAPPABLE, "core", "key may only be wrapped with a trusted key"));
     CHSM_ENSURE(chsm_attrs_match_template(&o->attrs, chsm_attrlist_get(&kek->attrs, CKA_WRAP_TEMPLATE)),
                 CHSM_ERR(CKR_KEY_NOT_WRAPPABLE, "core", "key does not match the wrapping key's CKA_WRAP_TEMPLATE"));

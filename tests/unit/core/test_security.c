@@ -335,12 +335,54 @@ static void test_h3_other_app_login(void **state)
     chsm_app_free(x.b);
 }
 
+/* A token record written without the MK (here: created while logged out) is not verified under it, so it
+ * may be forged in the store file: it wraps nothing until a logged-in rewrite verifies it (store.h). */
+static void test_unverified_kek(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE h = open_rw(A);
+    assert_int_equal(chsm_core_Login(A, h, CKU_USER, U(USER_PIN), L(USER_PIN)), CKR_OK);
+    CK_MECHANISM rg = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+    CK_ULONG bits = 2048;
+    CK_ATTRIBUTE pt[] = {{CKA_MODULUS_BITS, &bits, sizeof(bits)}, {CKA_TOKEN, &yes, 1}, {CKA_WRAP, &yes, 1}};
+    CK_OBJECT_HANDLE pub = 0, priv = 0, victim = 0, forged = 0;
+    assert_int_equal(chsm_core_GenerateKeyPair(A, h, &rg, pt, 3, NULL, 0, &pub, &priv), CKR_OK);
+    CK_BYTE n[256], e[8];
+    CK_ATTRIBUTE ga[] = {{CKA_MODULUS, n, sizeof(n)}, {CKA_PUBLIC_EXPONENT, e, sizeof(e)}};
+    assert_int_equal(chsm_core_GetAttributeValue(A, h, pub, ga, 2), CKR_OK);
+    CK_ATTRIBUTE ext[] = {{CKA_EXTRACTABLE, &yes, 1}, {CKA_TOKEN, &yes, 1}};
+    assert_int_equal(gen_aes(A, h, ext, 2, &victim), CKR_OK);
+    assert_int_equal(chsm_core_Logout(A, h), CKR_OK);
+
+    /* the same public key with CKA_WRAP, put on the token while nobody is logged in */
+    CK_OBJECT_CLASS pc = CKO_PUBLIC_KEY;
+    CK_KEY_TYPE rsa = CKK_RSA;
+    CK_ATTRIBUTE ft[] = {{CKA_CLASS, &pc, sizeof(pc)}, {CKA_KEY_TYPE, &rsa, sizeof(rsa)}, ga[0], ga[1],
+                         {CKA_TOKEN, &yes, 1}, {CKA_WRAP, &yes, 1}};
+    assert_int_equal(chsm_core_CreateObject(A, h, ft, 6, &forged), CKR_OK);
+    assert_int_equal(chsm_core_Login(A, h, CKU_USER, U(USER_PIN), L(USER_PIN)), CKR_OK);
+    CK_RSA_PKCS_OAEP_PARAMS op = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0};
+    CK_MECHANISM mo = {CKM_RSA_PKCS_OAEP, &op, sizeof(op)};
+    CK_BYTE w[256];
+    CK_ULONG wl = sizeof(w);
+    assert_int_equal(chsm_core_WrapKey(A, h, &mo, forged, victim, w, &wl), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    wl = sizeof(w);
+    assert_int_equal(chsm_core_WrapKey(A, h, &mo, pub, victim, w, &wl), CKR_OK); /* written with the MK */
+    /* rewritten while logged in: now sealed and MACed under the MK */
+    CK_ATTRIBUTE lab = {CKA_LABEL, "checked", 7};
+    assert_int_equal(chsm_core_SetAttributeValue(A, h, forged, &lab, 1), CKR_OK);
+    wl = sizeof(w);
+    assert_int_equal(chsm_core_WrapKey(A, h, &mo, forged, victim, w, &wl), CKR_OK);
+    assert_int_equal(wl, 256);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_trusted_user_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trusted_so, setup, teardown),
         cmocka_unit_test_setup_teardown(test_h3_other_app_login, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unverified_kek, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
