@@ -71,7 +71,8 @@ static CK_RV create_aes(struct chsm_app *app, CK_SESSION_HANDLE h, const CK_ATTR
                           {CKA_KEY_TYPE, &aes_kt, sizeof(aes_kt)},
                           {CKA_VALUE, (void *)(uintptr_t)KEY_A, sizeof(KEY_A)}};
     assert_true(n <= 13);
-    memcpy(t + 3, extra, n * sizeof(*extra));
+    if (n > 0)
+        memcpy(t + 3, extra, n * sizeof(*extra));
     return chsm_core_CreateObject(app, h, t, 3 + n, out);
 }
 
@@ -82,7 +83,8 @@ static CK_RV gen_aes(struct chsm_app *app, CK_SESSION_HANDLE h, const CK_ATTRIBU
     CK_ULONG len = 16;
     CK_ATTRIBUTE t[16] = {{CKA_VALUE_LEN, &len, sizeof(len)}};
     assert_true(n <= 15);
-    memcpy(t + 1, extra, n * sizeof(*extra));
+    if (n > 0)
+        memcpy(t + 1, extra, n * sizeof(*extra));
     return chsm_core_GenerateKey(app, h, &m, t, 1 + n, out);
 }
 
@@ -92,7 +94,8 @@ static CK_RV gen_ec(struct chsm_app *app, CK_SESSION_HANDLE h, const CK_ATTRIBUT
     CK_MECHANISM m = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
     CK_ATTRIBUTE pt[8] = {{CKA_EC_PARAMS, (void *)(uintptr_t)P256, sizeof(P256)}};
     assert_true(np <= 7);
-    memcpy(pt + 1, pub_extra, np * sizeof(*pub_extra));
+    if (np > 0)
+        memcpy(pt + 1, pub_extra, np * sizeof(*pub_extra));
     return chsm_core_GenerateKeyPair(app, h, &m, pt, 1 + np, (CK_ATTRIBUTE_PTR)(uintptr_t)priv_extra, nv, pub,
                                      priv);
 }
@@ -109,7 +112,8 @@ static CK_RV derive(struct chsm_app *app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE 
                          {CKA_KEY_TYPE, &aes_kt, sizeof(aes_kt)},
                          {CKA_VALUE_LEN, &len, sizeof(len)}};
     assert_true(n <= 5);
-    memcpy(t + 3, extra, n * sizeof(*extra));
+    if (n > 0)
+        memcpy(t + 3, extra, n * sizeof(*extra));
     CK_ECDH1_DERIVE_PARAMS p = {CKD_SHA256_KDF, 0, NULL, ga.ulValueLen, q};
     CK_MECHANISM m = {CKM_ECDH1_DERIVE, &p, sizeof(p)};
     return chsm_core_DeriveKey(app, h, &m, priv, t, 3 + n, out);
@@ -121,7 +125,8 @@ static CK_RV unwrap(struct chsm_app *app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE 
     CK_MECHANISM kw = {CKM_AES_KEY_WRAP, NULL, 0};
     CK_ATTRIBUTE t[8] = {{CKA_CLASS, &sec_cls, sizeof(sec_cls)}, {CKA_KEY_TYPE, &aes_kt, sizeof(aes_kt)}};
     assert_true(n <= 6);
-    memcpy(t + 2, extra, n * sizeof(*extra));
+    if (n > 0)
+        memcpy(t + 2, extra, n * sizeof(*extra));
     return chsm_core_UnwrapKey(app, h, &kw, kek, (CK_BYTE_PTR)(uintptr_t)w, wl, t, 2 + n, out);
 }
 
