@@ -560,6 +560,12 @@ class DaemonPlaintextClients(unittest.TestCase):
         self.assertTrue(all("#" in ln for ln in news), news)
 
 
+    def test_zz_sigterm_exit0(self):
+        # a clean exit (under ASan: no leak or error report) after the token paths ran
+        self.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.proc.wait(timeout=60), 0, read_text(self.log_path)[-4000:])
+
+
 class DaemonStartupRefusals(unittest.TestCase):
     """Policy refusals happen before anything is opened: exit code 3 and one clear line."""
 
