@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "craton_hsm/pkcs11.h"
+#include "fuzz_module_env.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -109,17 +110,6 @@ static void next_template(struct cursor *c, struct tmpl *t, bool want_values)
 
 static CK_SESSION_HANDLE g_session;
 static CK_OBJECT_HANDLE g_handles[MAX_HANDLES];
-static char g_dir[64];
-
-static void teardown(void)
-{
-    (void)C_Finalize(NULL);
-    char p[128];
-    snprintf(p, sizeof p, "%s/craton_hsm.toml", g_dir);
-    unlink(p);
-    rmdir(g_dir);
-}
-
 static const CK_UTF8CHAR g_so_pin[] = "so-pin-1", g_user_pin[] = "user-pin";
 
 /* (Re)initialise token 0 with both PINs and leave g_session open and logged in as the user. */
@@ -145,19 +135,8 @@ static bool setup(void)
     if (state != 0)
         return state == 1;
     state = -1;
-    snprintf(g_dir, sizeof g_dir, "/tmp/chsm-fuzz-attrs.XXXXXX");
-    if (mkdtemp(g_dir) == NULL)
+    if (!chsm_fuzz_module_env("attrs"))
         return false;
-    char path[128];
-    snprintf(path, sizeof path, "%s/craton_hsm.toml", g_dir);
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        return false;
-    fputs("[token]\nstorage_path = \":memory:\"\n[security]\npbkdf2_iterations = 100000\n"
-          "[audit]\nenabled = false\n", f);
-    fclose(f);
-    setenv("CRATON_HSM_CONFIG", path, 1);
-    atexit(teardown);
     if (C_Initialize(NULL) != CKR_OK || fresh_token() != CKR_OK) {
         fprintf(stderr, "fuzz_attrs: module setup failed\n");
         abort(); /* a harness that cannot reach the code is a broken harness */

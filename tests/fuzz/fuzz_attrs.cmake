@@ -3,6 +3,7 @@
 # libFuzzer sees the module's coverage counters).
 if(TARGET craton_hsm)
   chsm_fuzzer(attrs DEPS craton_hsm)
+  target_sources(fuzz_attrs PRIVATE fuzz_module_env.c)
   if(CHSM_FUZZ)
     # Instrument the code under test, not only the harness.
     target_compile_options(craton_hsm PRIVATE -fsanitize=fuzzer-no-link,address,undefined)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "craton_hsm/pkcs11.h"
+#include "fuzz_module_env.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -86,17 +87,6 @@ static void *take_buf(struct cursor *c, struct blk *b, CK_ULONG *len_out)
 
 static CK_SESSION_HANDLE g_s;
 static CK_OBJECT_HANDLE g_aes, g_gen, g_rsa_pub, g_rsa_priv, g_ec_pub, g_ec_priv, g_ed_pub, g_ed_priv;
-static char g_dir[64];
-
-static void teardown(void)
-{
-    (void)C_Finalize(NULL);
-    char p[128];
-    snprintf(p, sizeof p, "%s/craton_hsm.toml", g_dir);
-    unlink(p);
-    rmdir(g_dir);
-}
-
 static const CK_UTF8CHAR g_so[] = "so-pin-1", g_user[] = "user-pin";
 
 static CK_RV keys(void)
@@ -133,19 +123,8 @@ static bool setup(void)
     if (state != 0)
         return state == 1;
     state = -1;
-    snprintf(g_dir, sizeof g_dir, "/tmp/chsm-fuzz-mech.XXXXXX");
-    if (mkdtemp(g_dir) == NULL)
+    if (!chsm_fuzz_module_env("mech"))
         return false;
-    char path[128];
-    snprintf(path, sizeof path, "%s/craton_hsm.toml", g_dir);
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        return false;
-    fputs("[token]\nstorage_path = \":memory:\"\n[security]\npbkdf2_iterations = 100000\n"
-          "[audit]\nenabled = false\n", f);
-    fclose(f);
-    setenv("CRATON_HSM_CONFIG", path, 1);
-    atexit(teardown);
     CK_UTF8CHAR label[32];
     CK_SESSION_HANDLE so;
     CK_RV rv;

@@ -5,4 +5,5 @@
 # instrumentation under CHSM_FUZZ is set up by fuzz_attrs.cmake.
 if(TARGET craton_hsm)
   chsm_fuzzer(mechparams DEPS craton_hsm)
+  target_sources(fuzz_mechparams PRIVATE fuzz_module_env.c)
 endif()
