@@ -339,6 +339,7 @@ static CK_RV initialize_locked(const struct chsm_core_options *opts)
         goto out;
     }
     crypto_up = true;
+    chsm_pkey_set_fips_pct(chsm_g.cfg.algorithms.fips_approved_only);
     if (chsm_selftest_run(selftest_report, NULL) != CKR_OK) {
         chsm_log(CHSM_LOG_ERROR, "self-test: power-on self-tests failed; the module refuses to operate");
         chsm_g.failed = true;

@@ -13,6 +13,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/internal.h"
+#include "crypto/pkey_internal.h"
 #include "crypto/shim.h"
 
 struct chsm_crypto_state chsm_crypto_g;
@@ -71,6 +72,7 @@ static void state_free(struct chsm_crypto_state *s)
     EVP_KDF_free(s->x963);
     for (size_t i = 0; i < 5; i++)
         EVP_MAC_CTX_free(s->hmac_tmpl[i]);
+    chsm_pkey_gen_cache_free(); /* its contexts hold the shim's key management */
     chsm_shim_unload(); /* first: it runs on the default provider's context */
     if (s->prov != NULL)
         (void)OSSL_PROVIDER_unload(s->prov);

@@ -28,6 +28,13 @@ static const struct chsm_curve curves[] = {
     {CHSM_PKEY_ED448, "ED448", oid_ed448, sizeof(oid_ed448), 57, 448},
 };
 
+_Static_assert(CHSM_ARRAY_LEN(curves) == CHSM_CURVE_COUNT, "curve table size");
+
+size_t chsm_curve_index(const struct chsm_curve *c)
+{
+    return (size_t)(c - curves);
+}
+
 const struct chsm_curve *chsm_curve_from_params(const uint8_t *p, size_t len)
 {
     /* PKCS#11 3.0 2.3.4: Edwards curves may be named by a PrintableString. */

@@ -52,9 +52,12 @@ struct chsm_pkey_parts {
 CHSM_MUST_CHECK CK_RV chsm_pkey_from_parts(const struct chsm_pkey_parts *parts, struct chsm_pkey **out);
 
 /* Generation. e: public exponent big-endian (NULL/0 -> 65537). ec_params: CKA_EC_PARAMS.
- * A pairwise-consistency test (sign+verify) runs before the key is returned. */
+ * A pairwise-consistency test runs before the key is returned: sign+verify, except
+ * for EC pairs outside FIPS mode, which get the Q == d*G key-pair check (pkey_gen.c). */
 CHSM_MUST_CHECK CK_RV chsm_pkey_generate_rsa(CK_ULONG bits, const uint8_t *e, size_t e_len, struct chsm_pkey **out);
 CHSM_MUST_CHECK CK_RV chsm_pkey_generate_ec(const uint8_t *ec_params, size_t len, struct chsm_pkey **out);
+/* FIPS mode ([algorithms] fips_approved_only): every generated pair gets the sign+verify test. */
+void chsm_pkey_set_fips_pct(bool on);
 /* Runs one sign/verify round trip with the key's natural mechanism (CKR_FUNCTION_FAILED if it fails). */
 CHSM_MUST_CHECK CK_RV chsm_pkey_pairwise_test(const struct chsm_pkey *key);
 

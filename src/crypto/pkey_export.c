@@ -30,6 +30,18 @@ out:
     return rv;
 }
 
+CK_RV chsm_pkey_ec_point(const struct chsm_pkey *k, uint8_t *raw, size_t cap, size_t *len)
+{
+    if (k->pub_point_len != 0 && k->pub_point_len <= cap) {
+        memcpy(raw, k->pub_point, k->pub_point_len);
+        *len = k->pub_point_len;
+        return CKR_OK;
+    }
+    if (EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, raw, cap, len) != 1)
+        return CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "EC point");
+    return CKR_OK;
+}
+
 /* DER OCTET STRING around the raw public point (CKA_EC_POINT, PKCS#11 3.0 2.3.3). */
 CHSM_MUST_CHECK static CK_RV put_point(const struct chsm_pkey *k, struct chsm_buf *out)
 {
@@ -37,9 +49,7 @@ CHSM_MUST_CHECK static CK_RV put_point(const struct chsm_pkey *k, struct chsm_bu
     uint8_t raw[160];
     size_t len = 0;
     if (k->kind == CHSM_PKEY_EC)
-        CHSM_ENSURE(EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, raw, sizeof(raw),
-                                                    &len) == 1,
-                    CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "EC point"));
+        CHSM_GUARD(chsm_pkey_ec_point(k, raw, sizeof(raw), &len));
     else if ((len = sizeof(raw)) != 0)
         CHSM_ENSURE(EVP_PKEY_get_raw_public_key(k->pkey, raw, &len) == 1,
                     CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "Edwards public key"));
@@ -161,9 +171,7 @@ CHSM_MUST_CHECK static CK_RV spki_curve(const struct chsm_pkey *k, struct chsm_b
     size_t len = sizeof(raw), alg_len, bits_len;
     bool ec = k->kind == CHSM_PKEY_EC;
     if (ec)
-        CHSM_ENSURE(EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, raw, sizeof(raw),
-                                                    &len) == 1,
-                    CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "EC point"));
+        CHSM_GUARD(chsm_pkey_ec_point(k, raw, sizeof(raw), &len));
     else
         CHSM_ENSURE(EVP_PKEY_get_raw_public_key(k->pkey, raw, &len) == 1,
                     CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "Edwards public key"));

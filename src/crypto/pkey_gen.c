@@ -1,12 +1,132 @@
-/* Key-pair generation with a pairwise-consistency test (FIPS 140-3 IG 10.3.A) before release. */
+/*
+ * Key-pair generation with a pairwise-consistency test before release.
+ *
+ * Which test: with [algorithms] fips_approved_only, every pair gets the
+ * FIPS 140-3 IG 10.3.A test (sign, then verify, with the key's natural
+ * mechanism). Otherwise RSA and Edwards pairs keep that test, while EC pairs
+ * get the key-pair check OpenSSL's own EVP_PKEY_pairwise_check() performs
+ * (SP 800-56A rev3 5.6.2.1.4: recompute Q = d*G from the private scalar and
+ * compare it with the public point we are about to export): it proves the
+ * same thing -- the public key we hand out belongs to the private key we
+ * keep -- at a fifth of the cost of an ECDSA sign+verify, which otherwise
+ * dominates EC key generation.
+ *
+ * Generation contexts are kept per curve in a small lock-free pool (taken
+ * by atomic exchange, so fork and concurrent callers need no lock): creating
+ * an EVP_PKEY_CTX and its EC group per call cost more than the generation.
+ */
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/rsa.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/secbuf.h"
 #include "crypto/crypto.h"
 #include "crypto/pkey_internal.h"
 #include "crypto/shim.h"
 #include "crypto/sign.h"
+
+#define GEN_POOL 4
+
+/* One generation context with what the EC key-pair check needs; used by one thread at a time. */
+struct gen_slot {
+    EVP_PKEY_CTX *ctx;
+    EC_GROUP *group; /* EC only */
+    BN_CTX *bn;      /* EC only */
+};
+
+static _Atomic(struct gen_slot *) g_pool[CHSM_CURVE_COUNT][GEN_POOL];
+static atomic_bool g_fips_pct;
+
+void chsm_pkey_set_fips_pct(bool on)
+{
+    atomic_store(&g_fips_pct, on);
+}
+
+static void slot_free(struct gen_slot *g)
+{
+    if (g == NULL)
+        return;
+    EVP_PKEY_CTX_free(g->ctx);
+    EC_GROUP_free(g->group);
+    BN_CTX_free(g->bn);
+    free(g);
+}
+
+void chsm_pkey_gen_cache_free(void)
+{
+    for (size_t c = 0; c < CHSM_CURVE_COUNT; c++)
+        for (size_t i = 0; i < GEN_POOL; i++)
+            slot_free(atomic_exchange(&g_pool[c][i], NULL));
+}
+
+CHSM_MUST_CHECK static CK_RV slot_new(const struct chsm_curve *cv, struct gen_slot **out)
+{
+    CK_RV rv = CKR_OK;
+    struct gen_slot *g = calloc(1, sizeof(*g));
+    CHSM_ENSURE(g != NULL, CHSM_ERR(CKR_HOST_MEMORY, CHSM_LAYER_CRYPTO, "keygen slot"));
+    g->ctx = chsm_shim_ctx(cv->kind == CHSM_PKEY_EC ? "EC" : cv->name);
+    CHSM_ENSURE(g->ctx != NULL && EVP_PKEY_keygen_init(g->ctx) == 1, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "keygen init"));
+    if (cv->kind == CHSM_PKEY_EC) {
+        CHSM_ENSURE(EVP_PKEY_CTX_set_group_name(g->ctx, cv->name) == 1, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "group"));
+        g->group = EC_GROUP_new_by_curve_name_ex(chsm_crypto_g.lib, NULL, EC_curve_nist2nid(cv->name));
+        g->bn = BN_CTX_secure_new_ex(chsm_crypto_g.lib);
+        CHSM_ENSURE(g->group != NULL && g->bn != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "EC group"));
+    }
+    *out = g;
+    g = NULL;
+out:
+    slot_free(g);
+    return rv;
+}
+
+CHSM_MUST_CHECK static CK_RV slot_take(const struct chsm_curve *cv, struct gen_slot **out)
+{
+    size_t c = chsm_curve_index(cv);
+    for (size_t i = 0; i < GEN_POOL; i++)
+        if ((*out = atomic_exchange(&g_pool[c][i], NULL)) != NULL)
+            return CKR_OK;
+    return slot_new(cv, out);
+}
+
+static void slot_put(const struct chsm_curve *cv, struct gen_slot *g)
+{
+    size_t c = chsm_curve_index(cv);
+    for (size_t i = 0; i < GEN_POOL && g != NULL; i++) {
+        struct gen_slot *expect = NULL;
+        if (atomic_compare_exchange_strong(&g_pool[c][i], &expect, g))
+            g = NULL;
+    }
+    slot_free(g);
+}
+
+/* Q == d*G for a freshly generated EC key (public values compared; d stays in BN secure memory). */
+CHSM_MUST_CHECK static CK_RV ec_keypair_check(const EVP_PKEY *pk, struct gen_slot *g, uint8_t pub[2 * 66 + 1],
+                                               size_t *pub_len_out)
+{
+    CK_RV rv = CKR_OK;
+    BIGNUM *d = NULL;
+    EC_POINT *q = NULL;
+    uint8_t again[2 * 66 + 1];
+    size_t pub_len = 0, again_len;
+    CHSM_ENSURE(EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_PRIV_KEY, &d) == 1 &&
+                    EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pub, 2 * 66 + 1, &pub_len) == 1,
+                CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "pairwise: key components"));
+    BN_set_flags(d, BN_FLG_CONSTTIME);
+    q = EC_POINT_new(g->group);
+    CHSM_ENSURE(q != NULL && EC_POINT_mul(g->group, q, d, NULL, NULL, g->bn) == 1,
+                CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "pairwise: d*G"));
+    again_len = EC_POINT_point2oct(g->group, q, POINT_CONVERSION_UNCOMPRESSED, again, sizeof(again), g->bn);
+    CHSM_ENSURE(again_len != 0 && again_len == pub_len && memcmp(again, pub, pub_len) == 0,
+                CHSM_ERR(CKR_FUNCTION_FAILED, CHSM_LAYER_CRYPTO, "pairwise consistency test failed"));
+    *pub_len_out = pub_len;
+out:
+    BN_clear_free(d);
+    EC_POINT_free(q);
+    return rv;
+}
 
 CK_RV chsm_pkey_pairwise_test(const struct chsm_pkey *key)
 {
@@ -74,21 +194,38 @@ CK_RV chsm_pkey_generate_ec(const uint8_t *ec_params, size_t len, struct chsm_pk
 {
     CK_RV rv = CKR_OK;
     EVP_PKEY *pk = NULL;
-    EVP_PKEY_CTX *c = NULL;
+    struct gen_slot *g = NULL;
     const struct chsm_curve *cv;
     ERR_set_mark();
     CHSM_GUARD(chsm_crypto_ready());
     CHSM_ENSURE(out != NULL, CKR_ARGUMENTS_BAD);
     cv = chsm_curve_from_params(ec_params, len);
     CHSM_ENSURE(cv != NULL, CHSM_ERR(CKR_CURVE_NOT_SUPPORTED, CHSM_LAYER_CRYPTO, "CKA_EC_PARAMS not supported"));
-    c = chsm_shim_ctx(cv->kind == CHSM_PKEY_EC ? "EC" : cv->name);
-    CHSM_ENSURE(c != NULL && EVP_PKEY_keygen_init(c) == 1, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "keygen init"));
-    if (cv->kind == CHSM_PKEY_EC)
-        CHSM_ENSURE(EVP_PKEY_CTX_set_group_name(c, cv->name) == 1, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "group"));
-    CHSM_ENSURE(EVP_PKEY_generate(c, &pk) == 1, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "EC keygen"));
+    CHSM_GUARD(slot_take(cv, &g));
+    CHSM_ENSURE(EVP_PKEY_generate(g->ctx, &pk) == 1, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "EC keygen"));
+    if (cv->kind == CHSM_PKEY_EC && !atomic_load(&g_fips_pct)) {
+        uint8_t pub[2 * 66 + 1];
+        size_t pub_len = 0;
+        rv = ec_keypair_check(pk, g, pub, &pub_len);
+        if (rv == CKR_OK)
+            rv = chsm_pkey_wrap(pk, true, out);
+        else
+            EVP_PKEY_free(pk);
+        pk = NULL;
+        if (rv == CKR_OK) { /* not shared yet: the cached point is written once, before anyone reads it */
+            memcpy((*out)->pub_point, pub, pub_len);
+            (*out)->pub_point_len = pub_len;
+        }
+        goto out;
+    }
     rv = finish(pk, out);
+    pk = NULL;
 out:
-    EVP_PKEY_CTX_free(c);
+    EVP_PKEY_free(pk);
+    if (rv == CKR_OK)
+        slot_put(cv, g);
+    else
+        slot_free(g); /* a context that failed once is not trusted again */
     chsm_ossl_clear();
     return rv;
 }

@@ -26,7 +26,20 @@ struct chsm_pkey {
     const struct chsm_curve *curve; /* NULL for RSA */
     /* sign.c: contexts already through sign_init / verify_init, dup'ed per operation (set once). */
     _Atomic(EVP_PKEY_CTX *) op_ctx[2];
+    /* EC: the encoded public point when known at creation (generation sets it before the key is
+     * shared, so it is read-only afterwards); 0 = ask OpenSSL, which converts the point each time. */
+    uint8_t pub_point[2 * 66 + 1];
+    size_t pub_point_len;
 };
+
+/* EC public point (uncompressed encoding) into raw[cap]. */
+CHSM_MUST_CHECK CK_RV chsm_pkey_ec_point(const struct chsm_pkey *k, uint8_t *raw, size_t cap, size_t *len);
+
+/* The curve table's size and a curve's index in it (0..CHSM_CURVE_COUNT-1). */
+#define CHSM_CURVE_COUNT 5
+size_t chsm_curve_index(const struct chsm_curve *c);
+/* Free the per-curve key-generation contexts (crypto shutdown, before the shim is unloaded). */
+void chsm_pkey_gen_cache_free(void);
 
 /* Curve from CKA_EC_PARAMS (OID DER or Edwards PrintableString); NULL when unknown. */
 const struct chsm_curve *chsm_curve_from_params(const uint8_t *p, size_t len);

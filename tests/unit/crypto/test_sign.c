@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/core_names.h>
+#include <openssl/x509.h>
 
 #include "crypto/crypto.h"
 #include "crypto/pkey.h"
@@ -221,6 +223,54 @@ static void test_public_key_cannot_sign(void **state)
     json_free(root);
 }
 
+/*
+ * EC generation in both pairwise-test modes (Q == d*G outside FIPS mode, sign+verify in it),
+ * through the pooled generation contexts: the exported CKA_EC_POINT (served from the point
+ * cached at generation) is exactly the point OpenSSL decodes from the key's own SPKI, keys
+ * differ, and each signs and verifies.
+ */
+static void test_ec_generation_pct_modes(void **state)
+{
+    static const struct {
+        const uint8_t *oid;
+        size_t len, field;
+    } cv[] = {{oid_p256, sizeof(oid_p256), 32}, {oid_p384, sizeof(oid_p384), 48}, {oid_p521, sizeof(oid_p521), 66}};
+    (void)state;
+    for (int fips = 0; fips < 2; fips++) {
+        chsm_pkey_set_fips_pct(fips == 1);
+        for (size_t c = 0; c < CHSM_ARRAY_LEN(cv); c++) {
+            uint8_t first[2 * 66 + 1] = {0};
+            for (int i = 0; i < 3; i++) {
+                struct chsm_pkey *k = NULL;
+                struct chsm_buf point, spki;
+                uint8_t ref[2 * 66 + 1];
+                size_t ref_len = 0;
+                assert_int_equal(chsm_pkey_generate_ec(cv[c].oid, cv[c].len, &k), CKR_OK);
+                assert_int_equal(chsm_pkey_get_component(k, CKA_EC_POINT, &point), CKR_OK);
+                assert_int_equal(chsm_pkey_export_spki(k, &spki), CKR_OK);
+                const unsigned char *p = spki.data;
+                EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)spki.len);
+                assert_non_null(pub);
+                assert_int_equal(EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_PUB_KEY, ref, sizeof(ref), &ref_len), 1);
+                assert_int_equal(ref_len, 2 * cv[c].field + 1);
+                /* CKA_EC_POINT is the DER OCTET STRING around that point */
+                assert_int_equal(point.len, ref_len + (ref_len >= 0x80 ? 3 : 2));
+                assert_memory_equal(point.data + point.len - ref_len, ref, ref_len);
+                if (i == 0)
+                    memcpy(first, ref, ref_len);
+                else
+                    assert_memory_not_equal(first, ref, ref_len);
+                roundtrip(k, CKM_ECDSA_SHA256, NULL, 0, 48);
+                EVP_PKEY_free(pub);
+                chsm_buf_free(&point);
+                chsm_buf_free(&spki);
+                chsm_pkey_free(k);
+            }
+        }
+    }
+    chsm_pkey_set_fips_pct(false);
+}
+
 int run_sign_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,7 +279,7 @@ int run_sign_tests(void)
         cmocka_unit_test(test_ecdsa_p256),     cmocka_unit_test(test_ecdsa_p384),
         cmocka_unit_test(test_ecdsa_p521),     cmocka_unit_test(test_ed25519),
         cmocka_unit_test(test_ed448),          cmocka_unit_test(test_generated_keys),
-        cmocka_unit_test(test_public_key_cannot_sign),
+        cmocka_unit_test(test_public_key_cannot_sign), cmocka_unit_test(test_ec_generation_pct_modes),
     };
     return cmocka_run_group_tests_name("sign", tests, chsm_test_crypto_group_setup, chsm_test_crypto_group_teardown);
 }
