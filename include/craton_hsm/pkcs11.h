@@ -65,6 +65,28 @@ extern "C" {
 #define CKF_MULTI_MESSAGE 0x00000020UL
 #endif
 
+/* IV generators and the per-message AES-GCM parameter of the message-based
+ * API (base spec 3.0, 3.x CK_GENERATOR_FUNCTION; current mechanisms spec 3.0,
+ * 2.12.3 CK_GCM_MESSAGE_PARAMS). Guarded so a newer p11-kit that defines
+ * them wins. */
+#ifndef CKG_NO_GENERATE
+typedef CK_ULONG CK_GENERATOR_FUNCTION;
+#define CKG_NO_GENERATE 0x00000000UL
+#define CKG_GENERATE 0x00000001UL
+#define CKG_GENERATE_COUNTER 0x00000002UL
+#define CKG_GENERATE_RANDOM 0x00000003UL
+#define CKG_GENERATE_COUNTER_XOR 0x00000004UL
+typedef struct CK_GCM_MESSAGE_PARAMS {
+    CK_BYTE_PTR pIv;
+    CK_ULONG ulIvLen;
+    CK_ULONG ulIvFixedBits;
+    CK_GENERATOR_FUNCTION ivGenerator;
+    CK_BYTE_PTR pTag;
+    CK_ULONG ulTagBits;
+} CK_GCM_MESSAGE_PARAMS;
+typedef CK_GCM_MESSAGE_PARAMS *CK_GCM_MESSAGE_PARAMS_PTR;
+#endif
+
 /* CK_EDDSA_PARAMS (current mechanisms spec 3.0, 2.3.14) */
 typedef struct CK_EDDSA_PARAMS {
     CK_BBOOL phFlag;

@@ -152,6 +152,39 @@ CHSM_MUST_CHECK CK_RV chsm_core_DecryptUpdate(struct chsm_app *app, CK_SESSION_H
                                               CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen);
 CHSM_MUST_CHECK CK_RV chsm_core_DecryptFinal(struct chsm_app *app, CK_SESSION_HANDLE hSession,
                                              CK_BYTE_PTR pLastPart, CK_ULONG_PTR pulLastPartLen);
+/* PKCS#11 3.0 message-based encryption (CKM_AES_GCM with CK_GCM_MESSAGE_PARAMS; msgcrypt*.c). */
+CHSM_MUST_CHECK CK_RV chsm_core_MessageEncryptInit(struct chsm_app *app, CK_SESSION_HANDLE hSession,
+                                                   CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey);
+CHSM_MUST_CHECK CK_RV chsm_core_EncryptMessage(struct chsm_app *app, CK_SESSION_HANDLE hSession,
+                                               CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
+                                               CK_BYTE_PTR pAssociatedData, CK_ULONG ulAssociatedDataLen,
+                                               CK_BYTE_PTR pPlaintext, CK_ULONG ulPlaintextLen,
+                                               CK_BYTE_PTR pCiphertext, CK_ULONG_PTR pulCiphertextLen);
+CHSM_MUST_CHECK CK_RV chsm_core_EncryptMessageBegin(struct chsm_app *app, CK_SESSION_HANDLE hSession,
+                                                    CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
+                                                    CK_BYTE_PTR pAssociatedData, CK_ULONG ulAssociatedDataLen);
+CHSM_MUST_CHECK CK_RV chsm_core_EncryptMessageNext(struct chsm_app *app, CK_SESSION_HANDLE hSession,
+                                                   CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
+                                                   CK_BYTE_PTR pPlaintextPart, CK_ULONG ulPlaintextPartLen,
+                                                   CK_BYTE_PTR pCiphertextPart, CK_ULONG_PTR pulCiphertextPartLen,
+                                                   CK_FLAGS flags);
+CHSM_MUST_CHECK CK_RV chsm_core_MessageEncryptFinal(struct chsm_app *app, CK_SESSION_HANDLE hSession);
+CHSM_MUST_CHECK CK_RV chsm_core_MessageDecryptInit(struct chsm_app *app, CK_SESSION_HANDLE hSession,
+                                                   CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey);
+CHSM_MUST_CHECK CK_RV chsm_core_DecryptMessage(struct chsm_app *app, CK_SESSION_HANDLE hSession,
+                                               CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
+                                               CK_BYTE_PTR pAssociatedData, CK_ULONG ulAssociatedDataLen,
+                                               CK_BYTE_PTR pCiphertext, CK_ULONG ulCiphertextLen,
+                                               CK_BYTE_PTR pPlaintext, CK_ULONG_PTR pulPlaintextLen);
+CHSM_MUST_CHECK CK_RV chsm_core_DecryptMessageBegin(struct chsm_app *app, CK_SESSION_HANDLE hSession,
+                                                    CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
+                                                    CK_BYTE_PTR pAssociatedData, CK_ULONG ulAssociatedDataLen);
+CHSM_MUST_CHECK CK_RV chsm_core_DecryptMessageNext(struct chsm_app *app, CK_SESSION_HANDLE hSession,
+                                                   CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
+                                                   CK_BYTE_PTR pCiphertextPart, CK_ULONG ulCiphertextPartLen,
+                                                   CK_BYTE_PTR pPlaintextPart, CK_ULONG_PTR pulPlaintextPartLen,
+                                                   CK_FLAGS flags);
+CHSM_MUST_CHECK CK_RV chsm_core_MessageDecryptFinal(struct chsm_app *app, CK_SESSION_HANDLE hSession);
 CHSM_MUST_CHECK CK_RV chsm_core_DigestInit(struct chsm_app *app, CK_SESSION_HANDLE hSession,
                                            CK_MECHANISM_PTR pMechanism);
 CHSM_MUST_CHECK CK_RV chsm_core_Digest(struct chsm_app *app, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,

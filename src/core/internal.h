@@ -101,6 +101,8 @@ enum chsm_op_kind {
     CHSM_OP_VERIFY,
     CHSM_OP_SIGN_RECOVER,
     CHSM_OP_VERIFY_RECOVER,
+    CHSM_OP_MSG_ENCRYPT, /* 3.0 message-based encryption (msgcrypt.c); the op framework only inits them */
+    CHSM_OP_MSG_DECRYPT,
     CHSM_OP_COUNT
 };
 

@@ -12,7 +12,7 @@
 #include "core/internal.h"
 
 extern const struct chsm_op_vtable chsm_digest_vt, chsm_asym_sign_vt, chsm_mac_vt, chsm_aes_crypt_vt,
-    chsm_rsa_crypt_vt;
+    chsm_rsa_crypt_vt, chsm_gcm_msg_vt;
 
 /*
  * Key sizes in the units the standard uses: bits for RSA, EC and Edwards,
@@ -58,7 +58,12 @@ static const struct chsm_mech_entry table[] = {
     /* AES */
     {CKM_AES_KEY_GEN, 16, 32, CKF_GENERATE, true, false, 0, {0}},
     AES_ROW(CKM_AES_ECB, CKF_WRAP | CKF_UNWRAP), AES_ROW(CKM_AES_CBC, CKF_WRAP | CKF_UNWRAP),
-    AES_ROW(CKM_AES_CBC_PAD, CKF_WRAP | CKF_UNWRAP), AES_ROW(CKM_AES_CTR, 0), AES_ROW(CKM_AES_GCM, 0),
+    AES_ROW(CKM_AES_CBC_PAD, CKF_WRAP | CKF_UNWRAP), AES_ROW(CKM_AES_CTR, 0),
+    /* GCM also serves the 3.0 message API (msgcrypt.c): one message per IV, Begin/Next included */
+    {CKM_AES_GCM, 16, 32, CKF_ENCRYPT | CKF_DECRYPT | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT | CKF_MULTI_MESSAGE,
+     true, false, CHSM_KT_AES,
+     {[CHSM_OP_ENCRYPT] = &chsm_aes_crypt_vt, [CHSM_OP_DECRYPT] = &chsm_aes_crypt_vt,
+      [CHSM_OP_MSG_ENCRYPT] = &chsm_gcm_msg_vt, [CHSM_OP_MSG_DECRYPT] = &chsm_gcm_msg_vt}},
     {CKM_AES_KEY_WRAP, 16, 32, CKF_WRAP | CKF_UNWRAP, true, false, CHSM_KT_AES, {0}},
     {CKM_AES_KEY_WRAP_PAD, 16, 32, CKF_WRAP | CKF_UNWRAP, true, false, CHSM_KT_AES, {0}},
     {CKM_AES_KEY_WRAP_KWP, 16, 32, CKF_WRAP | CKF_UNWRAP, true, false, CHSM_KT_AES, {0}},

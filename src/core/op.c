@@ -28,14 +28,15 @@ void chsm_op_free(struct chsm_op *op)
 static const char *op_name(enum chsm_op_kind k)
 {
     static const char *const n[CHSM_OP_COUNT] = {"digest", "encrypt", "decrypt", "sign",
-                                                 "verify", "sign",    "verify"};
+                                                 "verify", "sign",    "verify",  "encrypt", "decrypt"};
     return n[k];
 }
 
 static CK_ATTRIBUTE_TYPE usage_attr(enum chsm_op_kind k)
 {
     static const CK_ATTRIBUTE_TYPE u[CHSM_OP_COUNT] = {0,        CKA_ENCRYPT, CKA_DECRYPT,     CKA_SIGN,
-                                                       CKA_VERIFY, CKA_SIGN_RECOVER, CKA_VERIFY_RECOVER};
+                                                       CKA_VERIFY, CKA_SIGN_RECOVER, CKA_VERIFY_RECOVER,
+                                                       CKA_ENCRYPT, CKA_DECRYPT};
     return u[k];
 }
 
@@ -58,7 +59,8 @@ static CK_RV init_with_key(struct chsm_session *s, struct chsm_op *op, const str
     CHSM_ENSURE(chsm_key_mech_allowed(&o->attrs, m->mechanism),
                 CHSM_ERR(CKR_MECHANISM_INVALID, "core", "mechanism not in the key's CKA_ALLOWED_MECHANISMS"));
     /* After the end date a key may still process existing data (verify, decrypt). */
-    bool late_ok = op->kind == CHSM_OP_VERIFY || op->kind == CHSM_OP_DECRYPT || op->kind == CHSM_OP_VERIFY_RECOVER;
+    bool late_ok = op->kind == CHSM_OP_VERIFY || op->kind == CHSM_OP_DECRYPT || op->kind == CHSM_OP_VERIFY_RECOVER ||
+                   op->kind == CHSM_OP_MSG_DECRYPT;
     CHSM_GUARD(chsm_key_dates_ok(&o->attrs, late_ok));
     CHSM_ENSURE(chsm_obj_complete(s, o), CKR_USER_NOT_LOGGED_IN);
     op->key = o->h;

@@ -242,7 +242,8 @@ CK_RV chsm_core_SessionCancel(struct chsm_app *app, CK_SESSION_HANDLE hSession, 
         enum chsm_op_kind k;
     } map[] = {{CKF_DIGEST, CHSM_OP_DIGEST}, {CKF_ENCRYPT, CHSM_OP_ENCRYPT}, {CKF_DECRYPT, CHSM_OP_DECRYPT},
                {CKF_SIGN, CHSM_OP_SIGN},     {CKF_VERIFY, CHSM_OP_VERIFY},   {CKF_SIGN_RECOVER, CHSM_OP_SIGN_RECOVER},
-               {CKF_VERIFY_RECOVER, CHSM_OP_VERIFY_RECOVER}};
+               {CKF_VERIFY_RECOVER, CHSM_OP_VERIFY_RECOVER},
+               {CKF_MESSAGE_ENCRYPT, CHSM_OP_MSG_ENCRYPT}, {CKF_MESSAGE_DECRYPT, CHSM_OP_MSG_DECRYPT}};
     struct chsm_session *s = NULL;
     CK_RV rv = CKR_OK;
     CHSM_GUARD(chsm_session_get(app, hSession, &s));

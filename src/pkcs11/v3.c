@@ -2,11 +2,17 @@
  * The PKCS#11 3.0 additions (base spec 3.0, 5.4.5-5.19): C_LoginUser,
  * C_SessionCancel and the message-based functions.
  *
- * The message-based API (5.19-5.22: C_MessageEncryptInit .. 
- * C_MessageVerifyFinal) is not offered; the spec prescribes
+ * Message-based encryption and decryption (5.19, 5.20) are offered for
+ * CKM_AES_GCM with a CK_GCM_MESSAGE_PARAMS per message, including IVs the
+ * module generates (CKG_GENERATE, CKG_GENERATE_RANDOM, CKG_GENERATE_COUNTER)
+ * and multi-part messages; the core does all checking (src/core/msgcrypt*.c,
+ * docs/pkcs11.md). Lock: session. Auth: per key, as C_EncryptInit.
+ *
+ * Message-based signing and verification (5.21, 5.22: C_MessageSignInit ..
+ * C_MessageVerifyFinal) are not offered; the spec prescribes
  * CKR_FUNCTION_NOT_SUPPORTED for a function a library does not support,
- * and consumers fall back to the single-operation API. Each still checks
- * that the module is initialised first, like every other entry point.
+ * and consumers fall back to C_Sign/C_Verify. Each still checks that the
+ * module is initialised first, like every other entry point.
  */
 #include "core/core.h"
 #include "pkcs11/p11_internal.h"
@@ -28,18 +34,19 @@ CHSM_P11_EXPORT CK_RV C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags
     return chsm_core_SessionCancel(APP, hSession, flags);
 }
 
-/* The unsupported message API: one body, the spec's code. */
+/* The unsupported message sign/verify API: one body, the spec's code. */
 #define CHSM_P11_NOT_SUPPORTED()                                                                             \
     do {                                                                                                     \
         CHSM_P11_REQUIRE_INIT();                                                                             \
         return CKR_FUNCTION_NOT_SUPPORTED;                                                                   \
     } while (0)
 
+/* Message encryption (5.19) and decryption (5.20). lock: session. auth: per key, as C_EncryptInit. */
 CHSM_P11_EXPORT CK_RV C_MessageEncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                                            CK_OBJECT_HANDLE hKey)
 {
-    CHSM_UNUSED(hSession), CHSM_UNUSED(pMechanism), CHSM_UNUSED(hKey);
-    CHSM_P11_NOT_SUPPORTED();
+    CHSM_P11_REQUIRE_INIT();
+    return chsm_core_MessageEncryptInit(APP, hSession, pMechanism, hKey);
 }
 
 CHSM_P11_EXPORT CK_RV C_EncryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
@@ -47,19 +54,18 @@ CHSM_P11_EXPORT CK_RV C_EncryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR p
                                        CK_BYTE_PTR pPlaintext, CK_ULONG ulPlaintextLen, CK_BYTE_PTR pCiphertext,
                                        CK_ULONG_PTR pulCiphertextLen)
 {
-    CHSM_UNUSED(hSession), CHSM_UNUSED(pParameter), CHSM_UNUSED(ulParameterLen);
-    CHSM_UNUSED(pAssociatedData), CHSM_UNUSED(ulAssociatedDataLen), CHSM_UNUSED(pPlaintext);
-    CHSM_UNUSED(ulPlaintextLen), CHSM_UNUSED(pCiphertext), CHSM_UNUSED(pulCiphertextLen);
-    CHSM_P11_NOT_SUPPORTED();
+    CHSM_P11_REQUIRE_INIT();
+    return chsm_core_EncryptMessage(APP, hSession, pParameter, ulParameterLen, pAssociatedData,
+                                    ulAssociatedDataLen, pPlaintext, ulPlaintextLen, pCiphertext, pulCiphertextLen);
 }
 
 CHSM_P11_EXPORT CK_RV C_EncryptMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
                                             CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
                                             CK_ULONG ulAssociatedDataLen)
 {
-    CHSM_UNUSED(hSession), CHSM_UNUSED(pParameter), CHSM_UNUSED(ulParameterLen);
-    CHSM_UNUSED(pAssociatedData), CHSM_UNUSED(ulAssociatedDataLen);
-    CHSM_P11_NOT_SUPPORTED();
+    CHSM_P11_REQUIRE_INIT();
+    return chsm_core_EncryptMessageBegin(APP, hSession, pParameter, ulParameterLen, pAssociatedData,
+                                         ulAssociatedDataLen);
 }
 
 CHSM_P11_EXPORT CK_RV C_EncryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
@@ -67,23 +73,22 @@ CHSM_P11_EXPORT CK_RV C_EncryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_P
                                            CK_ULONG ulPlaintextPartLen, CK_BYTE_PTR pCiphertextPart,
                                            CK_ULONG_PTR pulCiphertextPartLen, CK_FLAGS flags)
 {
-    CHSM_UNUSED(hSession), CHSM_UNUSED(pParameter), CHSM_UNUSED(ulParameterLen), CHSM_UNUSED(pPlaintextPart);
-    CHSM_UNUSED(ulPlaintextPartLen), CHSM_UNUSED(pCiphertextPart), CHSM_UNUSED(pulCiphertextPartLen);
-    CHSM_UNUSED(flags);
-    CHSM_P11_NOT_SUPPORTED();
+    CHSM_P11_REQUIRE_INIT();
+    return chsm_core_EncryptMessageNext(APP, hSession, pParameter, ulParameterLen, pPlaintextPart,
+                                        ulPlaintextPartLen, pCiphertextPart, pulCiphertextPartLen, flags);
 }
 
 CHSM_P11_EXPORT CK_RV C_MessageEncryptFinal(CK_SESSION_HANDLE hSession)
 {
-    CHSM_UNUSED(hSession);
-    CHSM_P11_NOT_SUPPORTED();
+    CHSM_P11_REQUIRE_INIT();
+    return chsm_core_MessageEncryptFinal(APP, hSession);
 }
 
 CHSM_P11_EXPORT CK_RV C_MessageDecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                                            CK_OBJECT_HANDLE hKey)
 {
-    CHSM_UNUSED(hSession), CHSM_UNUSED(pMechanism), CHSM_UNUSED(hKey);
-    CHSM_P11_NOT_SUPPORTED();
+    CHSM_P11_REQUIRE_INIT();
+    return chsm_core_MessageDecryptInit(APP, hSession, pMechanism, hKey);
 }
 
 CHSM_P11_EXPORT CK_RV C_DecryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
@@ -91,19 +96,18 @@ CHSM_P11_EXPORT CK_RV C_DecryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR p
                                        CK_BYTE_PTR pCiphertext, CK_ULONG ulCiphertextLen, CK_BYTE_PTR pPlaintext,
                                        CK_ULONG_PTR pulPlaintextLen)
 {
-    CHSM_UNUSED(hSession), CHSM_UNUSED(pParameter), CHSM_UNUSED(ulParameterLen);
-    CHSM_UNUSED(pAssociatedData), CHSM_UNUSED(ulAssociatedDataLen), CHSM_UNUSED(pCiphertext);
-    CHSM_UNUSED(ulCiphertextLen), CHSM_UNUSED(pPlaintext), CHSM_UNUSED(pulPlaintextLen);
-    CHSM_P11_NOT_SUPPORTED();
+    CHSM_P11_REQUIRE_INIT();
+    return chsm_core_DecryptMessage(APP, hSession, pParameter, ulParameterLen, pAssociatedData,
+                                    ulAssociatedDataLen, pCiphertext, ulCiphertextLen, pPlaintext, pulPlaintextLen);
 }
 
 CHSM_P11_EXPORT CK_RV C_DecryptMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
                                             CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
                                             CK_ULONG ulAssociatedDataLen)
 {
-    CHSM_UNUSED(hSession), CHSM_UNUSED(pParameter), CHSM_UNUSED(ulParameterLen);
-    CHSM_UNUSED(pAssociatedData), CHSM_UNUSED(ulAssociatedDataLen);
-    CHSM_P11_NOT_SUPPORTED();
+    CHSM_P11_REQUIRE_INIT();
+    return chsm_core_DecryptMessageBegin(APP, hSession, pParameter, ulParameterLen, pAssociatedData,
+                                         ulAssociatedDataLen);
 }
 
 CHSM_P11_EXPORT CK_RV C_DecryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
@@ -111,16 +115,15 @@ CHSM_P11_EXPORT CK_RV C_DecryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_P
                                            CK_ULONG ulCiphertextPartLen, CK_BYTE_PTR pPlaintextPart,
                                            CK_ULONG_PTR pulPlaintextPartLen, CK_FLAGS flags)
 {
-    CHSM_UNUSED(hSession), CHSM_UNUSED(pParameter), CHSM_UNUSED(ulParameterLen), CHSM_UNUSED(pCiphertextPart);
-    CHSM_UNUSED(ulCiphertextPartLen), CHSM_UNUSED(pPlaintextPart), CHSM_UNUSED(pulPlaintextPartLen);
-    CHSM_UNUSED(flags);
-    CHSM_P11_NOT_SUPPORTED();
+    CHSM_P11_REQUIRE_INIT();
+    return chsm_core_DecryptMessageNext(APP, hSession, pParameter, ulParameterLen, pCiphertextPart,
+                                        ulCiphertextPartLen, pPlaintextPart, pulPlaintextPartLen, flags);
 }
 
 CHSM_P11_EXPORT CK_RV C_MessageDecryptFinal(CK_SESSION_HANDLE hSession)
 {
-    CHSM_UNUSED(hSession);
-    CHSM_P11_NOT_SUPPORTED();
+    CHSM_P11_REQUIRE_INIT();
+    return chsm_core_MessageDecryptFinal(APP, hSession);
 }
 
 CHSM_P11_EXPORT CK_RV C_MessageSignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,

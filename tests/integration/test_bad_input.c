@@ -80,7 +80,12 @@ CASE(setopstate, CK_BYTE b[4] = {0}; return c->f->C_SetOperationState(c->rw, b, 
 CASE(functionstatus, return c->f->C_GetFunctionStatus(c->rw);)
 CASE(cancelfunction, return c->f->C_CancelFunction(c->rw);)
 CASE(sessioncancel_bogus, return c->f3->C_SessionCancel(BOGUS_SESSION, CKF_DIGEST);)
-CASE(message_api, CK_MECHANISM m = {CKM_AES_GCM, NULL, 0}; return c->f3->C_MessageEncryptInit(c->rw, &m, c->obj);)
+CASE(message_api, CK_MECHANISM m = {CKM_SHA256_HMAC, NULL, 0}; return c->f3->C_MessageSignInit(c->rw, &m, c->obj);)
+/* message encryption is offered for CKM_AES_GCM (test_msg_gcm); a data object is no key */
+CASE(message_encrypt_not_key, CK_MECHANISM m = {CKM_AES_GCM, NULL, 0};
+     return c->f3->C_MessageEncryptInit(c->rw, &m, c->obj);)
+CASE(message_encrypt_no_init, CK_ULONG n = 0;
+     return c->f3->C_EncryptMessage(c->rw, NULL, 0, NULL, 0, (CK_BYTE *)"a", 1, NULL, &n);)
 CASE(dual_function, CK_ULONG n = 0; return c->f->C_DigestEncryptUpdate(c->rw, (CK_BYTE *)"a", 1, NULL, &n);)
 
 /* ---- login state ---- */
@@ -266,6 +271,8 @@ static const struct bad_case g_cases[] = {
     ROW(cancelfunction, CKR_FUNCTION_NOT_PARALLEL),
     ROW(sessioncancel_bogus, CKR_SESSION_HANDLE_INVALID),
     ROW(message_api, CKR_FUNCTION_NOT_SUPPORTED),
+    ROW(message_encrypt_not_key, CKR_KEY_TYPE_INCONSISTENT),
+    ROW(message_encrypt_no_init, CKR_OPERATION_NOT_INITIALIZED),
     ROW(dual_function, CKR_FUNCTION_NOT_SUPPORTED),
     ROW(login_null_pin, CKR_ARGUMENTS_BAD),
     ROW(login_bad_user_type, CKR_USER_TYPE_INVALID),
