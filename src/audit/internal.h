@@ -2,13 +2,15 @@
  * Private to src/audit/: the logger's state and the helpers its files share.
  * Lock order: flush_mu -> a key-use shard's mu; mu -> the sidecar flock;
  * flush_mu -> mu (summaries are written under flush_mu, never under a shard
- * lock); ku_mu (the flusher's stop flag and wake-up) is taken alone. The hot
- * path (summary key use) takes its session's shard lock only.
+ * lock); mu -> q_mu (the drain swaps the queue out under both); ku_mu (the
+ * flusher's stop flag and wake-up) is taken alone. The hot path (summary key
+ * use) takes its session's shard lock only; a batched event takes q_mu only.
  */
 #ifndef CHSM_AUDIT_INTERNAL_H
 #define CHSM_AUDIT_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 
 #include "audit/audit.h"
@@ -72,6 +74,24 @@ struct audit_ku_shard {
     char pad[64]; /* the next shard's lock starts on another cache line */
 };
 
+/*
+ * The queue of batchable entries (queue.c): each record is a uint32_t length
+ * followed by the entry's body (audit_encode_body: everything but seq and
+ * prev, which need the chain head). The caller drains it itself past these
+ * bounds, and wakes the flusher early at AUDIT_Q_WAKE_ENTRIES.
+ */
+#define AUDIT_Q_MAX_BYTES (1u << 20)
+#define AUDIT_Q_MAX_ENTRIES 4096u
+#define AUDIT_Q_WAKE_ENTRIES 1024u
+/* Bytes a frame adds to a body: {"seq":<20 digits> ... ,"prev":"<64 hex>"} and the newline. */
+#define AUDIT_FRAME_MAX 112u
+
+struct audit_qbuf {
+    char *p;
+    size_t len, cap;
+    size_t n; /* records */
+};
+
 struct chsm_audit {
     bool active; /* false: disabled or log_level none -> every call is a no-op */
     char *path;
@@ -94,6 +114,15 @@ struct chsm_audit {
     struct audit_head head;
     bool dirty; /* written but not yet fdatasync'ed */
     char line[AUDIT_LINE_MAX];
+    struct audit_qbuf qd; /* the batch being drained (swapped with q) */
+    char *out;            /* the drained batch as framed lines */
+    size_t out_cap;
+
+    /* Batchable entries not yet written, guarded by q_mu (queue.c). */
+    pthread_mutex_t q_mu;
+    struct audit_qbuf q;
+    long q_pid;            /* process that owns the queued entries (a forked child drops them) */
+    atomic_bool q_failed;  /* a drain lost entries; the next chsm_audit_event reports it */
 
     /* Key-use summaries, each shard guarded by its mu; flushed under flush_mu (which guards
      * ku_snap and ku_last_flush_ns). ku_mu guards the flusher's stop flag and cv. */
@@ -107,6 +136,7 @@ struct chsm_audit {
     pthread_t thread;
     bool thread_started;
     bool stop;
+    bool wake; /* the queue asks for an early drain */
     pthread_cond_t cv;
 };
 
@@ -119,18 +149,45 @@ void audit_format_time_us(int64_t us, char out[CHSM_RFC3339_LEN]);
 /* Encode one line (no newline) into out; returns its length or 0 if it would not fit. */
 size_t audit_encode(char *out, size_t cap, uint64_t seq, const char *time, const struct audit_rec *r, long pid,
                     const char *actor, const char *prev_hex);
+/* The same line in two steps: the body when the event happens, the frame (seq, prev) when it is drained. */
+size_t audit_encode_body(char *out, size_t cap, const char *time, const struct audit_rec *r, long pid,
+                         const char *actor);
+size_t audit_frame(char *out, size_t cap, uint64_t seq, const char *body, size_t blen, const char *prev_hex);
 CHSM_MUST_CHECK CK_RV audit_line_hash(const char *line, size_t len, char hex[65]);
+
+/* now.c */
+void audit_pid_init(void);
+long audit_pid(void);
+void audit_now(char out[CHSM_RFC3339_LEN]);
+
+/* queue.c */
+void audit_queue_init(struct chsm_audit *a);
+void audit_queue_fini(struct chsm_audit *a);
+/* Queue one batchable entry; drains synchronously when the queue reaches its bound. */
+CHSM_MUST_CHECK CK_RV audit_append_batched(struct chsm_audit *a, const struct audit_rec *r);
+/* Under the lock, after audit_sync_head_locked: write every queued entry with one write(). */
+CHSM_MUST_CHECK CK_RV audit_drain_locked(struct chsm_audit *a);
+/* When the log cannot be reached: the queued entries are lost (remembered and logged). Takes q_mu only. */
+void audit_queue_discard(struct chsm_audit *a);
+/* Lock, sync the head, drain, rotate by size if due, unlock. */
+CHSM_MUST_CHECK CK_RV audit_flush_queue(struct chsm_audit *a);
+/* Ask the flusher to drain now (no wait). */
+void audit_flusher_wake(struct chsm_audit *a);
 
 /* log.c */
 bool audit_wants(const struct chsm_audit *a, const char *event);
 bool audit_level_allows(enum chsm_audit_level level, int cat);
 const char *audit_thread_actor(void);
 CHSM_MUST_CHECK CK_RV audit_append(struct chsm_audit *a, const struct audit_rec *r, bool durable);
+CHSM_MUST_CHECK CK_RV audit_append_flush(struct chsm_audit *a);
 CHSM_MUST_CHECK CK_RV audit_lock(struct chsm_audit *a);
 void audit_unlock(struct chsm_audit *a);
 /* Under the lock: make fd the current live file and the head current (recovering a partial tail). */
 CHSM_MUST_CHECK CK_RV audit_sync_head_locked(struct chsm_audit *a);
 CHSM_MUST_CHECK CK_RV audit_write_locked(struct chsm_audit *a, const struct audit_rec *r, bool durable);
+CHSM_MUST_CHECK CK_RV audit_raw_write(struct chsm_audit *a, const char *p, size_t n);
+/* Under the lock after a write: rotate when the live file passed max_size (failure is logged, retried later). */
+void audit_rotate_if_due_locked(struct chsm_audit *a);
 
 /* tail.c */
 struct audit_tail {
@@ -154,6 +211,9 @@ CHSM_MUST_CHECK CK_RV audit_fsync_dir(const char *path);
 void audit_ku_init(struct chsm_audit *a);
 void audit_ku_fini(struct chsm_audit *a);
 void audit_ku_flush(struct chsm_audit *a, bool only_session, uint64_t session);
+bool audit_ku_due(struct chsm_audit *a, uint64_t period_ns);
+
+/* flusher.c */
 CHSM_MUST_CHECK CK_RV audit_flusher_start(struct chsm_audit *a);
 void audit_flusher_stop(struct chsm_audit *a);
 void audit_flush_all(struct chsm_audit *a);

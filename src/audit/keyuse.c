@@ -1,11 +1,12 @@
 /*
  * Key-use accounting. "each": one entry per operation, written without
- * fdatasync (the flusher syncs within batch_ms). "summary": a fixed
+ * fdatasync (the flusher syncs within batch_ms); under sync="batch" it is
+ * queued (queue.c) and written by the next drain. "summary": a fixed
  * open-addressing table keyed by (session, object, mechanism, operation,
  * result) counts uses with no allocation, sharded by session so two threads on
  * two sessions take different locks (internal.h); the flusher
- * writes the counts at least every second, and they are also written at
- * session close, at close, and when the table fills.
+ * queues the counts at least every second, and they are also queued and
+ * drained at session close, at close, and when the table fills.
  */
 #include <signal.h>
 #include <string.h>
@@ -141,7 +142,7 @@ static void ku_flush_shard(struct chsm_audit *a, struct audit_ku_shard *sh, bool
     for (size_t i = 0; i < n; i++) {
         struct audit_rec r;
         rec_of_slot(&a->ku_snap[i], &r);
-        if (audit_append(a, &r, false) != CKR_OK)
+        if (audit_append_batched(a, &r) != CKR_OK)
             chsm_log(CHSM_LOG_ERROR, "audit: key-use summary of %llu %s lost",
                      (unsigned long long)r.count, r.event);
     }
@@ -216,9 +217,10 @@ void chsm_audit_key_use(struct chsm_audit *a, int64_t slot, uint64_t session, en
         struct audit_rec r = {.event = operation, .slot = slot, .session = session, .user = user,
                               .object_id = object_id, .object_label = object_label, .mechanism = mechanism,
                               .result = result};
-        /* A failure is already logged by audit_append; this API cannot fail the operation. */
-        if (audit_append(a, &r, false) != CKR_OK)
-            return;
+        /* A failure is already logged (and, when batched, remembered for the next event call);
+         * this API cannot fail the operation. */
+        CK_RV rv = a->sync == CHSM_AUDIT_SYNC_BATCH ? audit_append_batched(a, &r) : audit_append(a, &r, false);
+        CHSM_UNUSED(rv);
         return;
     }
     struct ku_key k = {session, object_id, mechanism, operation, result, 0};
@@ -237,30 +239,19 @@ void chsm_audit_key_use(struct chsm_audit *a, int64_t slot, uint64_t session, en
 
 void chsm_audit_session_closed(struct chsm_audit *a, uint64_t session)
 {
-    if (a == NULL || !a->active || a->key_use != CHSM_AUDIT_KEYUSE_SUMMARY)
+    if (a == NULL || !a->active)
         return;
-    audit_ku_flush(a, true, session);
+    if (a->key_use == CHSM_AUDIT_KEYUSE_SUMMARY)
+        audit_ku_flush(a, true, session);
+    /* The session's queued entries reach the file before C_CloseSession returns; a failure is logged
+     * and remembered for the next event call. */
+    CK_RV rv = audit_append_flush(a);
+    CHSM_UNUSED(rv);
 }
 
-/* fdatasync what was written without it, outside mu (a dup keeps the fd valid across a rotation). */
-static void sync_dirty(struct chsm_audit *a)
-{
-    int d = -1;
-    pthread_mutex_lock(&a->mu);
-    if (a->dirty && a->fd >= 0) {
-        d = dup(a->fd);
-        a->dirty = false;
-    }
-    pthread_mutex_unlock(&a->mu);
-    if (d >= 0) {
-        if (fdatasync(d) != 0)
-            chsm_log(CHSM_LOG_ERROR, "audit: fdatasync of %s failed", a->path);
-        close(d);
-    }
-}
 
 /* Flush one period early so no count waits longer than a second. */
-static bool ku_due(struct chsm_audit *a, uint64_t period_ns)
+bool audit_ku_due(struct chsm_audit *a, uint64_t period_ns)
 {
     pthread_mutex_lock(&a->flush_mu);
     bool due = chsm_time_mono_ns() - a->ku_last_flush_ns + period_ns >= KU_FLUSH_NS;
@@ -273,64 +264,4 @@ static bool ku_due(struct chsm_audit *a, uint64_t period_ns)
             return true;
     }
     return false;
-}
-
-static void *flusher_main(void *arg)
-{
-    struct chsm_audit *a = arg;
-    uint64_t period_ns = (uint64_t)a->batch_ms * 1000000ull;
-    pthread_mutex_lock(&a->ku_mu);
-    while (!a->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t t = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + period_ns;
-        ts.tv_sec = (time_t)(t / 1000000000ull);
-        ts.tv_nsec = (long)(t % 1000000000ull);
-        (void)pthread_cond_timedwait(&a->cv, &a->ku_mu, &ts);
-        if (a->stop)
-            break;
-        pthread_mutex_unlock(&a->ku_mu);
-        bool due = ku_due(a, period_ns);
-        if (due)
-            audit_ku_flush(a, false, 0);
-        sync_dirty(a);
-        pthread_mutex_lock(&a->ku_mu);
-    }
-    pthread_mutex_unlock(&a->ku_mu);
-    return NULL;
-}
-
-CK_RV audit_flusher_start(struct chsm_audit *a)
-{
-    sigset_t all, old;
-    a->ku_last_flush_ns = chsm_time_mono_ns();
-    /* The flusher must never run the host's signal handlers. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int e = pthread_create(&a->thread, NULL, flusher_main, a);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (e != 0)
-        return CHSM_ERR(CKR_HOST_MEMORY, "audit", "cannot start the audit flusher thread (%d)", e);
-    a->thread_started = true;
-    return CKR_OK;
-}
-
-void audit_flusher_stop(struct chsm_audit *a)
-{
-    if (!a->thread_started)
-        return;
-    pthread_mutex_lock(&a->ku_mu);
-    a->stop = true;
-    pthread_cond_signal(&a->cv);
-    pthread_mutex_unlock(&a->ku_mu);
-    pthread_join(a->thread, NULL);
-    a->thread_started = false;
-}
-
-/* Used by close: flush summaries and sync whatever is pending. */
-void audit_flush_all(struct chsm_audit *a)
-{
-    if (a->key_use == CHSM_AUDIT_KEYUSE_SUMMARY)
-        audit_ku_flush(a, false, 0);
-    sync_dirty(a);
 }

@@ -4,8 +4,10 @@
  * the log: a lock on the old inode would not exclude a writer of the new
  * one). Under the lock the chain head is re-read from the file's tail
  * whenever the file is not the one we last wrote (inode or size differ), so
- * concurrent processes never fork the chain or repeat a seq. Each line goes
- * out in one write().
+ * concurrent processes never fork the chain or repeat a seq. Each line (or
+ * drained batch of lines, queue.c) goes out in one write(). Before any
+ * entry is written directly the queue is drained, so the file holds this
+ * process's entries in call order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -82,7 +84,7 @@ static CK_RV reopen_live(struct chsm_audit *a)
     return CKR_OK;
 }
 
-static CK_RV raw_write(struct chsm_audit *a, const char *p, size_t n)
+CK_RV audit_raw_write(struct chsm_audit *a, const char *p, size_t n)
 {
     ssize_t w;
     do {
@@ -101,15 +103,15 @@ CK_RV audit_write_locked(struct chsm_audit *a, const struct audit_rec *r, bool d
 {
     CK_RV rv = CKR_OK;
     char now[CHSM_RFC3339_LEN], hash[65];
-    chsm_time_rfc3339(now);
+    audit_now(now);
     uint64_t seq = a->head.seq + 1;
-    size_t len = audit_encode(a->line, sizeof(a->line) - 1, seq, now, r, (long)getpid(), audit_thread_actor(),
+    size_t len = audit_encode(a->line, sizeof(a->line) - 1, seq, now, r, audit_pid(), audit_thread_actor(),
                               a->head.hash);
     /* The field caps bound a line below AUDIT_LINE_MAX: overflow is a broken invariant. */
     CHSM_ENSURE(len > 0, CHSM_ERR(CKR_GENERAL_ERROR, "audit", "entry exceeds %d bytes", AUDIT_LINE_MAX));
     CHSM_GUARD(audit_line_hash(a->line, len, hash));
     a->line[len] = '\n';
-    CHSM_GUARD(raw_write(a, a->line, len + 1));
+    CHSM_GUARD(audit_raw_write(a, a->line, len + 1));
     a->head.seq = seq;
     memcpy(a->head.hash, hash, sizeof(hash));
     a->dirty = true;
@@ -152,7 +154,7 @@ static CK_RV recover_tail(struct chsm_audit *a, struct audit_tail *t)
     char detail[64];
     bool terminated_now = false;
     if (t->partial_len > 0) {
-        CHSM_GUARD(raw_write(a, "\n", 1));
+        CHSM_GUARD(audit_raw_write(a, "\n", 1));
         CHSM_GUARD(audit_scan_tail(a->fd, t));
         terminated_now = true;
     }
@@ -197,20 +199,45 @@ out:
     return rv;
 }
 
+void audit_rotate_if_due_locked(struct chsm_audit *a)
+{
+    /* The entries are written; a failed rotation is retried after the next append. */
+    if (a->max_size > 0 && (uint64_t)a->size > a->max_size && audit_rotate_locked(a) != CKR_OK)
+        chsm_log_err(CHSM_LOG_WARN, "audit: size rotation failed");
+}
+
 static CK_RV append_once(struct chsm_audit *a, const struct audit_rec *r, bool durable)
 {
     CK_RV rv = CKR_OK;
-    CHSM_GUARD(audit_lock(a));
+    rv = audit_lock(a);
+    if (rv != CKR_OK) {
+        audit_queue_discard(a);
+        goto out;
+    }
     rv = audit_sync_head_locked(a);
+    if (rv != CKR_OK)
+        audit_queue_discard(a);
+    /* Queued entries were called before this one: they go first. */
+    if (rv == CKR_OK)
+        rv = audit_drain_locked(a);
     if (rv == CKR_OK)
         rv = audit_write_locked(a, r, durable);
-    if (rv == CKR_OK && a->max_size > 0 && (uint64_t)a->size > a->max_size && strcmp(r->event, "rotate") != 0) {
-        /* The event is written; a failed rotation is retried on the next append. */
-        if (audit_rotate_locked(a) != CKR_OK)
-            chsm_log_err(CHSM_LOG_WARN, "audit: size rotation failed");
-    }
+    if (rv == CKR_OK && strcmp(r->event, "rotate") != 0)
+        audit_rotate_if_due_locked(a);
     audit_unlock(a);
 out:
+    return rv;
+}
+
+/* Drain now, with the same failure policy as an append. */
+CK_RV audit_append_flush(struct chsm_audit *a)
+{
+    CK_RV rv = audit_flush_queue(a);
+    if (rv != CKR_OK) {
+        chsm_log_err(CHSM_LOG_ERROR, a->fail_open ? "audit: entries lost (fail_open)" : "audit: cannot write entries");
+        if (a->fail_open)
+            rv = CKR_OK;
+    }
     return rv;
 }
 
@@ -248,13 +275,29 @@ bool audit_wants(const struct chsm_audit *a, const char *event)
     return a != NULL && a->active && cat >= 0 && audit_level_allows(a->level, cat);
 }
 
+/*
+ * Which entries may wait in the queue: events about volatile session state
+ * (their subject does not survive a crash either) and, under sync="batch",
+ * key-use entries. Everything else is written (and per sync fdatasync'ed)
+ * before the call returns.
+ */
+static bool event_batchable(const struct chsm_audit *a, const struct chsm_audit_event *ev, bool key_use)
+{
+    return ev->session_only || strcmp(ev->event, "session_open") == 0 || strcmp(ev->event, "session_close") == 0 ||
+           (key_use && a->sync == CHSM_AUDIT_SYNC_BATCH);
+}
+
 CK_RV chsm_audit_event(struct chsm_audit *a, const struct chsm_audit_event *ev)
 {
-    if (ev == NULL || audit_event_category(ev->event) < 0)
+    int cat = ev != NULL ? audit_event_category(ev->event) : -1;
+    if (cat < 0)
         return CHSM_ERR(CKR_ARGUMENTS_BAD, "audit", "unknown audit event \"%s\"",
                         ev != NULL && ev->event != NULL ? ev->event : "(null)");
-    if (!audit_wants(a, ev->event))
+    if (a == NULL || !a->active || !audit_level_allows(a->level, cat))
         return CKR_OK;
+    /* A batch lost since the last event call fails this one (fail-closed), once. */
+    if (atomic_exchange(&a->q_failed, false) && !a->fail_open)
+        return CHSM_ERR(CKR_DEVICE_ERROR, "audit", "batched audit entries of %s were lost", a->path);
     struct audit_rec r = {.event = ev->event,
                           .slot = ev->slot,
                           .session = ev->session,
@@ -264,10 +307,20 @@ CK_RV chsm_audit_event(struct chsm_audit *a, const struct chsm_audit_event *ev)
                           .mechanism = ev->mechanism,
                           .result = ev->result,
                           .detail = ev->detail};
-    /* Key-use events are batched like chsm_audit_key_use(); everything else is state-changing. */
-    bool durable = !audit_is_key_use_op(ev->event) && !ev->session_only &&
-                   strcmp(ev->event, "session_open") != 0 && strcmp(ev->event, "session_close") != 0;
-    return audit_append(a, &r, durable);
+    bool key_use = audit_is_key_use_op(ev->event);
+    CK_RV rv;
+    if (event_batchable(a, ev, key_use)) {
+        rv = audit_append_batched(a, &r);
+        /* A closed session's entries are written now: its summaries and close are on disk when C_CloseSession returns. */
+        if (rv == CKR_OK && strcmp(ev->event, "session_close") == 0)
+            rv = audit_append_flush(a);
+    } else {
+        /* Key-use entries are synced by the flusher; everything else is state-changing. */
+        rv = audit_append(a, &r, !key_use && !ev->session_only);
+    }
+    if (rv != CKR_OK)
+        atomic_store(&a->q_failed, false); /* this call reports the loss */
+    return rv;
 }
 
 CK_RV chsm_audit_head(struct chsm_audit *a, uint64_t *seq, char hash_hex[65])
@@ -282,6 +335,8 @@ CK_RV chsm_audit_head(struct chsm_audit *a, uint64_t *seq, char hash_hex[65])
     }
     CHSM_GUARD(audit_lock(a));
     rv = audit_sync_head_locked(a);
+    if (rv == CKR_OK)
+        rv = audit_drain_locked(a); /* the head covers every event called before */
     if (rv == CKR_OK) {
         *seq = a->head.seq;
         memcpy(hash_hex, a->head.hash, 65);

@@ -24,6 +24,7 @@ static CK_RV alloc_logger(const char *path, struct chsm_audit **out)
     pthread_mutex_init(&a->ku_mu, NULL);
     pthread_mutex_init(&a->flush_mu, NULL);
     audit_ku_init(a);
+    audit_queue_init(a);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -52,6 +53,7 @@ static void free_logger(struct chsm_audit *a)
     pthread_mutex_destroy(&a->ku_mu);
     pthread_mutex_destroy(&a->flush_mu);
     audit_ku_fini(a);
+    audit_queue_fini(a);
     pthread_cond_destroy(&a->cv);
     free(a->path);
     free(a->lock_path);
@@ -82,6 +84,7 @@ CK_RV chsm_audit_open(const struct chsm_config *cfg, struct chsm_audit **out)
     char *path = NULL;
     CHSM_ENSURE(cfg != NULL && out != NULL, CKR_ARGUMENTS_BAD);
     *out = NULL;
+    audit_pid_init();
     bool active = cfg->audit.enabled && cfg->audit.log_level != CHSM_AUDIT_NONE;
     if (active) {
         path = resolve_path(cfg);

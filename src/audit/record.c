@@ -91,18 +91,26 @@ static void jw_str(struct jw *w, const char *s)
     jw_raw(w, s, strlen(s));
 }
 
+/* Decimal digits by hand: snprintf costs ~0.2 us per call on the per-event path. */
 static void jw_u64(struct jw *w, uint64_t v)
 {
     char b[24];
-    int n = snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
-    jw_raw(w, b, (size_t)n);
+    size_t i = sizeof(b);
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    jw_raw(w, b + i, sizeof(b) - i);
 }
 
 static void jw_i64(struct jw *w, int64_t v)
 {
-    char b[24];
-    int n = snprintf(b, sizeof(b), "%lld", (long long)v);
-    jw_raw(w, b, (size_t)n);
+    if (v < 0) {
+        jw_raw(w, "-", 1);
+        jw_u64(w, (uint64_t)0 - (uint64_t)v);
+    } else {
+        jw_u64(w, (uint64_t)v);
+    }
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid (overlong, surrogate, > U+10FFFF). */
@@ -140,6 +148,12 @@ size_t audit_utf8_len(const unsigned char *s, size_t n)
     return utf8_seq_len(s, n);
 }
 
+/* Printable ASCII other than '"' and '\\' goes out verbatim. */
+static bool plain_byte(unsigned c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 /*
  * JSON string body. Attacker-controlled text (labels, actors) is escaped:
  * '"' and '\\' and \n \r \t by their short forms, other bytes < 0x20 and
@@ -151,12 +165,19 @@ size_t audit_utf8_len(const unsigned char *s, size_t n)
 static void jw_escaped(struct jw *w, const char *s, size_t cap)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t n = strlen(s);
-    if (n > cap)
-        n = cap;
+    size_t n = strnlen(s, cap);
     jw_raw(w, "\"", 1);
     size_t i = 0;
     while (i < n) {
+        /* Fast path: copy the longest run of plain bytes at once (labels and ids usually are one run). */
+        size_t run = i;
+        while (run < n && plain_byte(u[run]))
+            run++;
+        if (run > i) {
+            jw_raw(w, (const char *)u + i, run - i);
+            i = run;
+            continue;
+        }
         unsigned c = u[i];
         char esc[8];
         if (c == '"' || c == '\\') {
@@ -231,56 +252,84 @@ static void encode_summary(struct jw *w, const struct audit_rec *r)
     jw_str(w, "\"}");
 }
 
+/* Everything between the seq digits and ",\"prev\"": what is fixed when the event happens. */
+static void encode_body(struct jw *w, const char *time, const struct audit_rec *r, long pid, const char *actor)
+{
+    jw_key(w, "time");
+    jw_escaped(w, time, 64);
+    jw_key(w, "event");
+    jw_escaped(w, r->event, CHSM_AUDIT_EVENT_MAX);
+    jw_key(w, "slot");
+    if (r->slot < 0)
+        jw_str(w, "null");
+    else
+        jw_i64(w, r->slot);
+    jw_key(w, "session");
+    if (r->session == 0)
+        jw_str(w, "null");
+    else
+        jw_u64(w, r->session);
+    jw_opt_str(w, "user", user_name(r->user), 8);
+    jw_key(w, "object");
+    if (r->object_id == NULL && r->object_label == NULL) {
+        jw_str(w, "null");
+    } else {
+        jw_str(w, "{\"id\":");
+        if (r->object_id == NULL)
+            jw_str(w, "null");
+        else
+            jw_escaped(w, r->object_id, AUDIT_CAP_ID);
+        jw_str(w, ",\"label\":");
+        if (r->object_label == NULL)
+            jw_str(w, "null");
+        else
+            jw_escaped(w, r->object_label, AUDIT_CAP_LABEL);
+        jw_str(w, "}");
+    }
+    jw_opt_str(w, "mechanism", r->mechanism, AUDIT_CAP_MECH);
+    jw_opt_str(w, "result", chsm_rv_name(r->result), 63);
+    jw_key(w, "pid");
+    jw_i64(w, pid);
+    jw_opt_str(w, "actor", actor, AUDIT_CAP_ACTOR);
+    if (r->detail != NULL)
+        jw_opt_str(w, "detail", r->detail, AUDIT_CAP_DETAIL);
+    if (r->count > 0)
+        encode_summary(w, r);
+}
+
+static void encode_frame_end(struct jw *w, const char *prev_hex)
+{
+    jw_raw(w, ",\"prev\":\"", 9);
+    jw_raw(w, prev_hex, 64);
+    jw_raw(w, "\"}", 2);
+}
+
 size_t audit_encode(char *out, size_t cap, uint64_t seq, const char *time, const struct audit_rec *r, long pid,
                     const char *actor, const char *prev_hex)
 {
     struct jw w = {out, cap, 0, false};
-    jw_str(&w, "{\"seq\":");
+    jw_raw(&w, "{\"seq\":", 7);
     jw_u64(&w, seq);
-    jw_key(&w, "time");
-    jw_escaped(&w, time, 64);
-    jw_key(&w, "event");
-    jw_escaped(&w, r->event, CHSM_AUDIT_EVENT_MAX);
-    jw_key(&w, "slot");
-    if (r->slot < 0)
-        jw_str(&w, "null");
-    else
-        jw_i64(&w, r->slot);
-    jw_key(&w, "session");
-    if (r->session == 0)
-        jw_str(&w, "null");
-    else
-        jw_u64(&w, r->session);
-    jw_opt_str(&w, "user", user_name(r->user), 8);
-    jw_key(&w, "object");
-    if (r->object_id == NULL && r->object_label == NULL) {
-        jw_str(&w, "null");
-    } else {
-        jw_str(&w, "{\"id\":");
-        if (r->object_id == NULL)
-            jw_str(&w, "null");
-        else
-            jw_escaped(&w, r->object_id, AUDIT_CAP_ID);
-        jw_str(&w, ",\"label\":");
-        if (r->object_label == NULL)
-            jw_str(&w, "null");
-        else
-            jw_escaped(&w, r->object_label, AUDIT_CAP_LABEL);
-        jw_str(&w, "}");
-    }
-    jw_opt_str(&w, "mechanism", r->mechanism, AUDIT_CAP_MECH);
-    jw_opt_str(&w, "result", chsm_rv_name(r->result), 63);
-    jw_key(&w, "pid");
-    jw_i64(&w, pid);
-    jw_opt_str(&w, "actor", actor, AUDIT_CAP_ACTOR);
-    if (r->detail != NULL)
-        jw_opt_str(&w, "detail", r->detail, AUDIT_CAP_DETAIL);
-    if (r->count > 0)
-        encode_summary(&w, r);
-    jw_key(&w, "prev");
-    jw_str(&w, "\"");
-    jw_str(&w, prev_hex);
-    jw_str(&w, "\"}");
+    encode_body(&w, time, r, pid, actor);
+    encode_frame_end(&w, prev_hex);
+    return w.overflow ? 0 : w.len;
+}
+
+size_t audit_encode_body(char *out, size_t cap, const char *time, const struct audit_rec *r, long pid,
+                         const char *actor)
+{
+    struct jw w = {out, cap, 0, false};
+    encode_body(&w, time, r, pid, actor);
+    return w.overflow ? 0 : w.len;
+}
+
+size_t audit_frame(char *out, size_t cap, uint64_t seq, const char *body, size_t blen, const char *prev_hex)
+{
+    struct jw w = {out, cap, 0, false};
+    jw_raw(&w, "{\"seq\":", 7);
+    jw_u64(&w, seq);
+    jw_raw(&w, body, blen);
+    encode_frame_end(&w, prev_hex);
     return w.overflow ? 0 : w.len;
 }
 

@@ -222,9 +222,11 @@ CK_RV chsm_audit_rotate(struct chsm_audit *a)
     if (!a->active)
         goto out;
     if (a->key_use == CHSM_AUDIT_KEYUSE_SUMMARY)
-        audit_ku_flush(a, false, 0); /* summaries belong to the segment they happened in */
+        audit_ku_flush(a, false, 0); /* summaries too: queued here, drained below */
     CHSM_GUARD(audit_lock(a));
     rv = audit_sync_head_locked(a);
+    if (rv == CKR_OK)
+        rv = audit_drain_locked(a); /* queued entries belong to the segment they happened in */
     if (rv == CKR_OK)
         rv = audit_rotate_locked(a);
     audit_unlock(a);

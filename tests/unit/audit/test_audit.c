@@ -766,5 +766,12 @@ int main(void)
         cmocka_unit_test(test_two_processes),
         cmocka_unit_test(test_kill9_real),
     };
-    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+    /* One group: the queue tests share the per-run directory and crypto init. */
+    struct CMUnitTest all[CHSM_ARRAY_LEN(tests) + 16];
+    size_t n = 0;
+    for (size_t i = 0; i < CHSM_ARRAY_LEN(tests); i++)
+        all[n++] = tests[i];
+    for (size_t i = 0; i < t_queue_ntests && n < CHSM_ARRAY_LEN(all); i++)
+        all[n++] = t_queue_tests[i];
+    return _cmocka_run_group_tests("test_audit", all, n, setup_all, teardown_all);
 }

@@ -19,4 +19,8 @@ size_t t_count_lines(const char *file);
 void test_two_processes(void **state);
 void test_kill9_real(void **state);
 
+/* test_audit_queue.c */
+extern const struct CMUnitTest t_queue_tests[];
+extern const size_t t_queue_ntests;
+
 #endif
