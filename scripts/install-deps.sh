@@ -11,7 +11,7 @@ PKGS=(
   libsystemd-dev
   clang libclang-rt-14-dev
   opensc python3-pykcs11 libengine-pkcs11-openssl gnutls-bin p11-kit
-  softhsm2 gnupg openssl default-jdk-headless valgrind
+  softhsm2 gnupg openssl default-jdk-headless valgrind python3-pycryptodome
 )
 
 # --bigendian (scripts/test-bigendian.sh; issue 6 "Portability"): cross

@@ -11,10 +11,13 @@
 #include "common/secbuf.h"
 #include "crypto/cipher.h"
 #include "crypto/crypto.h"
+#include "crypto/gcm_long.h"
 #include "crypto/internal.h"
 
-/* OpenSSL 3.0 caps GCM IVs at GCM_IV_MAX_SIZE (1024 bits); longer IVs are refused, not truncated. */
-#define CHSM_GCM_MAX_IV 128
+/* OpenSSL 3.0 caps GCM IVs at GCM_IV_MAX_SIZE (1024 bits); longer ones, up to
+ * the 256 bytes CK_GCM_PARAMS allows, go through gcm_long.c. */
+#define CHSM_GCM_OSSL_MAX_IV 128
+#define CHSM_GCM_MAX_IV 256
 
 enum mode { M_ECB, M_CBC, M_CBC_PAD, M_CTR, M_GCM };
 
@@ -27,6 +30,7 @@ struct chsm_cipher {
     size_t ctr_partial;    /* CTR: bytes used of the current block */
     size_t tag_len;        /* GCM */
     struct chsm_buf gcm_in;/* GCM decrypt: ciphertext||tag buffered until final */
+    struct chsm_gcm_long *lg; /* GCM with an IV of 129..256 bytes (then ctx is unused) */
     uint8_t pending[16];   /* CBC-PAD decrypt: unpadded last block, kept for a retry after BUFFER_TOO_SMALL */
     size_t pending_len;
     bool pending_ready;
@@ -54,7 +58,7 @@ CHSM_MUST_CHECK static CK_RV ctr_params(struct chsm_cipher *c, const void *param
 }
 
 CHSM_MUST_CHECK static CK_RV gcm_setup(struct chsm_cipher *c, const EVP_CIPHER *ci, const uint8_t *key,
-                                       const void *param, size_t len)
+                                       size_t key_len, const void *param, size_t len)
 {
     CK_RV rv = CKR_OK;
     CK_GCM_PARAMS p;
@@ -71,6 +75,10 @@ CHSM_MUST_CHECK static CK_RV gcm_setup(struct chsm_cipher *c, const EVP_CIPHER *
     CHSM_ENSURE(p.ulTagBits >= 8 && p.ulTagBits <= 128 && p.ulTagBits % 8 == 0,
                 CHSM_ERR(CKR_MECHANISM_PARAM_INVALID, CHSM_LAYER_CRYPTO, "GCM tag bits %lu", p.ulTagBits));
     c->tag_len = p.ulTagBits / 8;
+    if (p.ulIvLen > CHSM_GCM_OSSL_MAX_IV) {
+        CHSM_GUARD(chsm_gcm_long_new(key, key_len, p.pIv, p.ulIvLen, p.pAAD, p.ulAADLen, &c->lg));
+        goto out;
+    }
     ivlen = p.ulIvLen;
     op[0] = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &ivlen);
     op[1] = OSSL_PARAM_construct_end();
@@ -117,7 +125,7 @@ CK_RV chsm_cipher_new(CK_MECHANISM_TYPE mech, const void *param, size_t param_le
     c->ctx = EVP_CIPHER_CTX_new();
     CHSM_ENSURE(c->ctx != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "CIPHER_CTX"));
     if (c->mode == M_GCM) {
-        CHSM_GUARD(gcm_setup(c, ci, key, param, param_len));
+        CHSM_GUARD(gcm_setup(c, ci, key, key_len, param, param_len));
     } else {
         if (c->mode == M_CTR)
             CHSM_GUARD(ctr_params(c, param, param_len, &iv));
@@ -142,6 +150,7 @@ void chsm_cipher_free(struct chsm_cipher *c)
     if (c == NULL)
         return;
     EVP_CIPHER_CTX_free(c->ctx);
+    chsm_gcm_long_free(c->lg);
     chsm_buf_free(&c->gcm_in);
     chsm_wipe(c->pending, sizeof(c->pending));
     free(c);
@@ -207,6 +216,11 @@ CK_RV chsm_cipher_update(struct chsm_cipher *c, const uint8_t *in, size_t n, uin
         *out_len = 0;
         goto out;
     }
+    if (c->lg != NULL) {
+        CHSM_GUARD(chsm_gcm_long_seal(c->lg, in, n, out));
+        *out_len = n;
+        goto out;
+    }
     if (c->mode == M_CTR)
         CHSM_GUARD(ctr_account(c, n));
     if (n > 0)
@@ -228,6 +242,11 @@ CHSM_MUST_CHECK static CK_RV gcm_open_final(struct chsm_cipher *c, uint8_t *out,
     CHSM_ENSURE(c->gcm_in.len >= c->tag_len,
                 CHSM_ERR(CKR_ENCRYPTED_DATA_LEN_RANGE, CHSM_LAYER_CRYPTO, "GCM input shorter than its tag"));
     ct_len = c->gcm_in.len - c->tag_len;
+    if (c->lg != NULL) {
+        CHSM_GUARD(chsm_gcm_long_open(c->lg, c->gcm_in.data, ct_len, c->gcm_in.data + ct_len, c->tag_len, out));
+        *out_len = ct_len;
+        goto out;
+    }
     CHSM_ENSURE(EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, (int)c->tag_len, c->gcm_in.data + ct_len) == 1,
                 CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "GCM tag"));
     if (ct_len > 0)
@@ -300,6 +319,11 @@ CK_RV chsm_cipher_final(struct chsm_cipher *c, uint8_t *out, size_t *out_len)
         CHSM_GUARD(gcm_open_final(c, out, out_len));
         goto out;
     }
+    if (c->lg != NULL) {
+        CHSM_GUARD(chsm_gcm_long_tag(c->lg, out, c->tag_len));
+        *out_len = c->tag_len;
+        goto out;
+    }
     CHSM_ENSURE(EVP_CipherFinal_ex(c->ctx, out, &got) == 1, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "final"));
     if (c->mode == M_GCM)
         CHSM_ENSURE(EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_GET_TAG, (int)c->tag_len, out + got) == 1,
@@ -323,6 +347,11 @@ CHSM_MUST_CHECK static CK_RV gcm_open_direct(struct chsm_cipher *c, const uint8_
     CHSM_ENSURE(n >= c->tag_len && n <= INT32_MAX,
                 CHSM_ERR(CKR_ENCRYPTED_DATA_LEN_RANGE, CHSM_LAYER_CRYPTO, "GCM input shorter than its tag"));
     ct_len = n - c->tag_len;
+    if (c->lg != NULL) { /* checks the tag before producing any plaintext */
+        CHSM_GUARD(chsm_gcm_long_open(c->lg, in, ct_len, in + ct_len, c->tag_len, out));
+        *out_len = ct_len;
+        goto out;
+    }
     /* OpenSSL's API takes a writable tag pointer but only reads it. */
     CHSM_ENSURE(EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, (int)c->tag_len, (void *)(uintptr_t)(in + ct_len)) == 1,
                 CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "GCM tag"));

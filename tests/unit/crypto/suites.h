@@ -7,5 +7,7 @@ int chsm_test_crypto_group_teardown(void **state);
 int run_sign_tests(void);
 int run_cipher_tests(void);
 int run_mac_derive_tests(void);
+int run_gcm_long_tests(void);
+int run_gcm_long_edge_tests(void);
 
 #endif

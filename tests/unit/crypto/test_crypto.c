@@ -455,5 +455,7 @@ int main(void)
     failed += run_sign_tests();
     failed += run_cipher_tests();
     failed += run_mac_derive_tests();
+    failed += run_gcm_long_tests();
+    failed += run_gcm_long_edge_tests();
     return failed;
 }
