@@ -6,9 +6,12 @@
  * The core calls chsm_audit_event() for security-relevant events and
  * chsm_audit_key_use() for key-using operations. State-changing events are
  * durable (written and fdatasync'ed per [audit].sync) before the call
- * returns CKR_OK; if the log cannot be written the call returns
- * CKR_DEVICE_ERROR and the caller fails the operation (unless
- * [audit].fail_open). Nothing secret ever goes in: no PIN, key or data.
+ * returns CKR_OK; session-only events, summaries and (sync="batch") key-use
+ * entries are batched in the process and written in call order by a later
+ * drain. If the log cannot be written the call returns CKR_DEVICE_ERROR (a
+ * lost batch fails the next call) and the caller fails the operation
+ * (unless [audit].fail_open). Nothing secret ever goes in: no PIN, key or
+ * data.
  *
  * Threading: one struct chsm_audit per process, thread-safe. Several
  * processes may append to the same file: appends are serialised by an
@@ -49,9 +52,10 @@ struct chsm_audit_event {
     const char *detail;    /* optional, never secret */
     /*
      * The event concerns only volatile session state (a session object, a
-     * session opening or closing): it is written before the call returns but
-     * fdatasync'ed with the next durable event or the batch flush, not on its
-     * own — the state it describes does not survive a crash either.
+     * session opening or closing): it is queued in the process and written
+     * by the next drain (within batch_ms, before the next directly written
+     * entry, at session close, head, rotate and close) — the state it
+     * describes does not survive a crash either. See docs/audit-format.md.
      */
     bool session_only;
 };
@@ -68,7 +72,7 @@ CHSM_MUST_CHECK CK_RV chsm_audit_event(struct chsm_audit *a, const struct chsm_a
 void chsm_audit_key_use(struct chsm_audit *a, int64_t slot, uint64_t session, enum chsm_audit_user user,
                         const char *object_id, const char *object_label, const char *mechanism,
                         const char *operation, CK_RV result);
-/* Flush the summaries of one session (call at session close). */
+/* Flush the summaries of one session and drain the queue (call at session close). */
 void chsm_audit_session_closed(struct chsm_audit *a, uint64_t session);
 
 /* Current chain head: last seq and hex SHA-256 of the last line (65 bytes incl. NUL). */

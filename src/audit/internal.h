@@ -3,7 +3,7 @@
  * Lock order: flush_mu -> a key-use shard's mu; mu -> the sidecar flock;
  * flush_mu -> mu (summaries are written under flush_mu, never under a shard
  * lock); mu -> q_mu (the drain swaps the queue out under both); ku_mu (the
- * flusher's stop flag and wake-up) is taken alone. The hot path (summary key
+ * flusher's stop flag and wake-up) is a leaf: nothing is taken under it. The hot path (summary key
  * use) takes its session's shard lock only; a batched event takes q_mu only.
  */
 #ifndef CHSM_AUDIT_INTERNAL_H
