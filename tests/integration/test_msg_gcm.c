@@ -3,7 +3,7 @@
  * (the 3.0 table from C_GetInterface): known answer, module-generated IVs
  * (random and counter: distinct, incrementing, fixed bits kept, counter
  * exhaustion), round trips, cross-checks against single-part C_Encrypt /
- * C_Decrypt with CK_GCM_PARAMS, multi-part Begin/Next with
+ * C_Decrypt with CK_GCM_PARAMS, IVs up to 256 bytes, multi-part Begin/Next with
  * CKF_END_OF_MESSAGE, tag mismatch (no plaintext released), every bad
  * parameter with its exact CKR, the state rules (Init/Final/SessionCancel/
  * CloseSession), and the audit entries. After each error the session is
@@ -231,6 +231,45 @@ static void test_cross_check(void)
     CHECK_RV(F3->C_MessageDecryptInit(g_s, &g_msg, g_key), CKR_OK);
     m = sizeof pt;
     CHECK_RV(dec(&q, ct, PT_LEN, pt, &m), CKR_OK);
+    CHECK(m == PT_LEN && memcmp(pt, k_pt, PT_LEN) == 0);
+    CHECK_RV(F3->C_MessageDecryptFinal(g_s), CKR_OK);
+}
+
+/* IVs of 129..256 bytes (issue 4): generated bits beyond the counter's 64 are zero, C_Decrypt agrees. */
+static void test_long_iv(void)
+{
+    CK_BYTE iv[256], tag[16], ct[160], pt[160];
+    CK_ULONG n = sizeof ct, m = sizeof pt;
+    memset(iv, 0xC3, sizeof iv);
+    CK_GCM_MESSAGE_PARAMS p = mp(iv, 256, 8, CKG_GENERATE_COUNTER, tag, 128);
+    CHECK_RV(F3->C_MessageEncryptInit(g_s, &g_msg, g_key), CKR_OK);
+    CHECK_RV(enc(&p, ct, &n), CKR_OK);
+    n = sizeof ct;
+    CHECK_RV(enc(&p, ct, &n), CKR_OK); /* counter 1 */
+    CHECK(iv[0] == 0xC3 && iv[1] == 0 && iv[247] == 0 && iv[248] == 0 && iv[254] == 0 && iv[255] == 1);
+    CK_GCM_PARAMS gp = {iv, 256, 2048, (CK_BYTE *)k_aad, AAD_LEN, 128};
+    CK_MECHANISM gm = {CKM_AES_GCM, &gp, sizeof gp};
+    memcpy(ct + n, tag, 16);
+    CHECK_RV(F->C_DecryptInit(g_s, &gm, g_key), CKR_OK);
+    CHECK_RV(F->C_Decrypt(g_s, ct, n + 16, pt, &m), CKR_OK);
+    CHECK(m == PT_LEN && memcmp(pt, k_pt, PT_LEN) == 0);
+    /* random fill of a 200-byte IV keeps 100 fixed bits (12 bytes + 4 bits) */
+    CK_BYTE iv2[200];
+    memset(iv2, 0x0F, sizeof iv2);
+    CK_GCM_MESSAGE_PARAMS q = mp(iv2, 200, 100, CKG_GENERATE_RANDOM, tag, 128);
+    n = sizeof ct;
+    CHECK_RV(enc(&q, ct, &n), CKR_OK);
+    static const CK_BYTE fixed[12] = {0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F};
+    CHECK(memcmp(iv2, fixed, 12) == 0 && (iv2[12] & 0xF0) == 0x00);
+    unsigned changed = 0;
+    for (size_t i = 13; i < sizeof iv2; i++)
+        changed += iv2[i] != 0x0F;
+    CHECK(changed > 100); /* 187 random bytes: each equals 0x0F with probability 1/256 */
+    CHECK_RV(F3->C_MessageEncryptFinal(g_s), CKR_OK);
+    CHECK_RV(F3->C_MessageDecryptInit(g_s, &g_msg, g_key), CKR_OK);
+    q.ivGenerator = CKG_NO_GENERATE;
+    m = sizeof pt;
+    CHECK_RV(dec(&q, ct, n, pt, &m), CKR_OK);
     CHECK(m == PT_LEN && memcmp(pt, k_pt, PT_LEN) == 0);
     CHECK_RV(F3->C_MessageDecryptFinal(g_s), CKR_OK);
 }
@@ -528,6 +567,7 @@ int main(int argc, char **argv)
     test_random_iv();
     test_counter_iv();
     test_cross_check();
+    test_long_iv();
     test_multipart();
     test_tag_mismatch();
     test_bad_params();
