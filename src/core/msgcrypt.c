@@ -30,7 +30,7 @@
 
 /* Build a GCM context for one message (iv: the final IV). */
 CK_RV chsm_msg_gcm_new(const struct chsm_msg_state *st, const struct chsm_gcm_msg *m, uint8_t *iv, const CK_BYTE *aad,
-                     CK_ULONG aad_n, bool encrypt, struct chsm_cipher **out)
+                       CK_ULONG aad_n, bool encrypt, struct chsm_cipher **out)
 {
     CK_GCM_PARAMS gp;
     memset(&gp, 0, sizeof(gp));
