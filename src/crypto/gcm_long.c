@@ -3,8 +3,11 @@
  * gcm_long.h). Keystream: OpenSSL AES-CTR, whose counter is a 128-bit
  * big-endian integer, while GCM's inc32 wraps only the low 32 bits; the
  * stream is therefore split at the wrap point and CTR restarted at
- * J0[0..11] || 0^32. GHASH: gcm_ghash.c (OpenSSL's GHASH plus one multiply).
+ * J0[0..11] || 0^32. (Whether a message crosses the wrap shows in its timing,
+ * as it does in OpenSSL's own ctr32-based GCM; the result never depends on
+ * it.) GHASH: gcm_ghash.c (OpenSSL's GHASH plus one multiply).
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/secbuf.h"
@@ -27,6 +30,7 @@ struct chsm_gcm_long {
     uint64_t to_wrap;  /* keystream bytes left before the low 32 counter bits wrap */
     uint64_t done;     /* message bytes processed */
     uint64_t aad_len;
+    bool closed;       /* tag given, open done, or a step failed half-way: the context serves nothing more */
 };
 
 static void store_be64(uint8_t *p, uint64_t v)
@@ -189,11 +193,14 @@ CK_RV chsm_gcm_long_seal(struct chsm_gcm_long *g, const uint8_t *in, size_t n, u
     CK_RV rv = CKR_OK;
     ERR_set_mark();
     CHSM_ENSURE(g != NULL && (n == 0 || (in != NULL && out != NULL)), CKR_ARGUMENTS_BAD);
+    CHSM_ENSURE(!g->closed, CKR_OPERATION_NOT_INITIALIZED);
     CHSM_ENSURE(n <= GCM_MAX_BYTES - g->done,
                 CHSM_ERR(CKR_DATA_LEN_RANGE, CHSM_LAYER_CRYPTO, "GCM message longer than 2^36-32 bytes"));
+    g->closed = true; /* until both halves below succeed: CTR and GHASH must not drift apart */
     CHSM_GUARD(ctr_xor(g, in, n, out));
     CHSM_GUARD(chsm_gcm_ghash_feed(&g->gh, out, n));
     g->done += n;
+    g->closed = false;
 out:
     chsm_ossl_clear();
     return rv;
@@ -220,6 +227,8 @@ CK_RV chsm_gcm_long_tag(struct chsm_gcm_long *g, uint8_t *tag, size_t tag_len)
     uint8_t t[16];
     ERR_set_mark();
     CHSM_ENSURE(g != NULL && tag != NULL && tag_len >= 1 && tag_len <= 16, CKR_ARGUMENTS_BAD);
+    CHSM_ENSURE(!g->closed, CKR_OPERATION_NOT_INITIALIZED);
+    g->closed = true;
     CHSM_GUARD(full_tag(g, t));
     memcpy(tag, t, tag_len);
 out:
@@ -236,9 +245,11 @@ CK_RV chsm_gcm_long_open(struct chsm_gcm_long *g, const uint8_t *ct, size_t n, c
     ERR_set_mark();
     CHSM_ENSURE(g != NULL && tag != NULL && tag_len >= 1 && tag_len <= 16 && (n == 0 || (ct != NULL && out != NULL)),
                 CKR_ARGUMENTS_BAD);
-    CHSM_ENSURE(g->done == 0, CHSM_ERR(CKR_OPERATION_NOT_INITIALIZED, CHSM_LAYER_CRYPTO, "GCM context already used"));
+    CHSM_ENSURE(!g->closed && g->done == 0,
+                CHSM_ERR(CKR_OPERATION_NOT_INITIALIZED, CHSM_LAYER_CRYPTO, "GCM context already used"));
     CHSM_ENSURE(n <= GCM_MAX_BYTES,
                 CHSM_ERR(CKR_ENCRYPTED_DATA_LEN_RANGE, CHSM_LAYER_CRYPTO, "GCM ciphertext longer than 2^36-32 bytes"));
+    g->closed = true;
     CHSM_GUARD(chsm_gcm_ghash_feed(&g->gh, ct, n));
     g->done = n;
     CHSM_GUARD(full_tag(g, t));

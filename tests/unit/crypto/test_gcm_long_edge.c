@@ -124,6 +124,8 @@ static void wrap_case(uint32_t low)
     assert_int_equal(chsm_gcm_long_seal(g, msg + 7, 30, got + 7), CKR_OK);
     assert_int_equal(chsm_gcm_long_seal(g, msg + 37, 33, got + 37), CKR_OK);
     assert_int_equal(chsm_gcm_long_tag(g, got + 70, 16), CKR_OK);
+    assert_int_equal(chsm_gcm_long_seal(g, msg, 1, back), CKR_OPERATION_NOT_INITIALIZED); /* one message per context */
+    assert_int_equal(chsm_gcm_long_tag(g, back, 16), CKR_OPERATION_NOT_INITIALIZED);
     chsm_gcm_long_free(g);
     assert_memory_equal(got, want, sizeof(want));
     assert_int_equal(chsm_gcm_long_new_j0(key, 16, j0, aad, 5, &g), CKR_OK);
@@ -142,6 +144,29 @@ static void test_gcm_long_counter_wrap(void **state)
     assert_int_equal(chsm_gcm_long_new_j0((const uint8_t *)"0123456789abcdef", 16, NULL, NULL, 0,
                                           &(struct chsm_gcm_long *){NULL}),
                      CKR_ARGUMENTS_BAD);
+}
+
+/* SP 800-38D's 2^36-32 byte limit is checked before any byte is touched (the pointers are never read). */
+static void test_gcm_long_length_limit(void **state)
+{
+    uint8_t key[16] = {1}, iv[130] = {2}, buf[32] = {0}, tag[16] = {0};
+    struct chsm_gcm_long *g = NULL;
+    (void)state;
+    if (SIZE_MAX <= UINT32_MAX)
+        skip();
+    size_t huge = (size_t)((UINT64_C(1) << 36) - 31);
+    assert_int_equal(chsm_gcm_long_new(key, 16, iv, sizeof(iv), NULL, 0, &g), CKR_OK);
+    assert_int_equal(chsm_gcm_long_seal(g, buf, 16, buf), CKR_OK);
+    assert_int_equal(chsm_gcm_long_seal(g, buf, huge - 16, buf), CKR_DATA_LEN_RANGE);
+    assert_int_equal(chsm_gcm_long_seal(g, buf, 16, buf), CKR_OK); /* the refusal left the context usable */
+    assert_int_equal(chsm_gcm_long_tag(g, tag, 16), CKR_OK);
+    chsm_gcm_long_free(g);
+    assert_int_equal(chsm_gcm_long_new(key, 16, iv, sizeof(iv), NULL, 0, &g), CKR_OK);
+    assert_int_equal(chsm_gcm_long_open(g, buf, huge, tag, 16, buf), CKR_ENCRYPTED_DATA_LEN_RANGE);
+    chsm_gcm_long_free(g);
+    g = NULL;
+    assert_int_equal(chsm_gcm_long_new(key, 20, iv, sizeof(iv), NULL, 0, &g), CKR_KEY_SIZE_RANGE);
+    assert_null(g);
 }
 
 static CK_RV new_gcm(uint8_t *iv, size_t il, size_t tag_bits, bool enc, struct chsm_cipher **c)
@@ -250,6 +275,7 @@ int run_gcm_long_edge_tests(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gcm_gf_mul),
         cmocka_unit_test(test_gcm_long_counter_wrap),
+        cmocka_unit_test(test_gcm_long_length_limit),
         cmocka_unit_test(test_gcm_long_mech_refusals),
         cmocka_unit_test(test_gcm_long_mech_sizes),
     };
