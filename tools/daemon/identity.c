@@ -71,11 +71,12 @@ static bool b64_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_
     return len > 0;
 }
 
-bool chsm_identity_cert_key(const char *pem, size_t pem_len, char key[CHSM_IDENTITY_CERT_KEY_LEN])
+/* The key computed from scratch: decode the first certificate block, hash its DER. */
+static bool cert_key_uncached(const char *pem, size_t pem_len, char key[CHSM_IDENTITY_CERT_KEY_LEN])
 {
     const char *b, *e;
     uint8_t *der, md[32];
-    size_t der_len = 0;
+    size_t der_len = 0, cap;
     bool ok = false;
 
     if (pem == NULL || (b = find(pem, pem_len, PEM_BEGIN)) == NULL)
@@ -84,14 +85,66 @@ bool chsm_identity_cert_key(const char *pem, size_t pem_len, char key[CHSM_IDENT
     e = find(b, pem_len - (size_t)(b - pem), PEM_END);
     if (e == NULL)
         return false;
-    der = malloc(MAX_DER);
+    /* base64 yields at most 3 bytes per 4 characters: size the buffer to the
+     * block instead of a fixed 64 KiB (a large malloc per call churned the heap) */
+    cap = (size_t)(e - b) / 4u * 3u + 3u;
+    if (cap > MAX_DER)
+        return false;
+    der = malloc(cap);
     if (der == NULL)
         return false;
-    if (b64_decode(b, (size_t)(e - b), der, MAX_DER, &der_len) && chsm_sha256(der, der_len, md) == CKR_OK) {
+    if (b64_decode(b, (size_t)(e - b), der, cap, &der_len) && chsm_sha256(der, der_len, md) == CKR_OK) {
         memcpy(key, "x509:sha256:", 12);
         chsm_hex_encode(md, sizeof md, key + 12);
         ok = true;
     }
     free(der);
     return ok;
+}
+
+/*
+ * Every call over mutual TLS asks for the key of the same few certificates,
+ * and decoding + hashing one cost ~5% of the daemon's CPU per call. Each
+ * thread keeps the last few (PEM text, key) pairs it computed. A hit needs
+ * the whole PEM text byte-for-byte equal, so it returns exactly what
+ * cert_key_uncached would (the function is deterministic); certificates are
+ * public, so a plain memcmp is fine. Only well-formed results are kept.
+ */
+#define CACHE_WAYS 4u
+#define CACHE_PEM_MAX 4096u
+
+struct cert_cache_entry {
+    size_t pem_len; /* 0: empty */
+    char pem[CACHE_PEM_MAX];
+    char key[CHSM_IDENTITY_CERT_KEY_LEN];
+};
+
+static _Thread_local struct {
+    struct cert_cache_entry e[CACHE_WAYS];
+    unsigned next; /* round-robin victim */
+} cert_cache;
+
+bool chsm_identity_cert_key(const char *pem, size_t pem_len, char key[CHSM_IDENTITY_CERT_KEY_LEN])
+{
+    struct cert_cache_entry *slot;
+
+    if (pem == NULL || pem_len == 0)
+        return false;
+    for (unsigned i = 0; i < CACHE_WAYS; i++) {
+        const struct cert_cache_entry *c = &cert_cache.e[i];
+        if (c->pem_len == pem_len && memcmp(c->pem, pem, pem_len) == 0) {
+            memcpy(key, c->key, CHSM_IDENTITY_CERT_KEY_LEN);
+            return true;
+        }
+    }
+    if (!cert_key_uncached(pem, pem_len, key))
+        return false;
+    if (pem_len <= CACHE_PEM_MAX) {
+        slot = &cert_cache.e[cert_cache.next];
+        cert_cache.next = (cert_cache.next + 1u) % CACHE_WAYS;
+        memcpy(slot->pem, pem, pem_len);
+        memcpy(slot->key, key, CHSM_IDENTITY_CERT_KEY_LEN);
+        slot->pem_len = pem_len;
+    }
+    return true;
 }

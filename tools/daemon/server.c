@@ -38,7 +38,11 @@
 #include "grpc_wipe.h"
 #include "identity.h"
 
-#define SLOTS_PER_METHOD 2 /* outstanding requests per method per queue */
+/* Outstanding requests per method per worker. A call that arrives with no
+ * request posted waits in gRPC's pending list and is matched when a worker
+ * reposts, from that worker's thread, which then wakes another to take it;
+ * with 32 calls in flight 2 per worker left most Sign calls on that path. */
+#define SLOTS_PER_METHOD 16
 #define MAX_WORKERS 32u
 #define MAX_PEM_BYTES (1u << 20)
 #define MAX_SPARE_CALLS 64u /* per worker: more than the calls a worker has outstanding */
@@ -47,17 +51,25 @@ struct call;
 
 struct worker {
     pthread_t thread;
-    grpc_completion_queue *cq;
     struct chsm_server *srv;
     bool started;
     /* Finished call contexts kept for reuse: touched only by this worker's
-     * thread (or by start/destroy while it is not running). */
+     * thread (or by start/destroy while it is not running). A context
+     * belongs to the worker that took its last event from the queue. */
     struct call *spare;
     unsigned n_spare;
 };
 
 struct chsm_server {
     grpc_server *server;
+    /* One completion queue that every worker serves. With a queue per
+     * worker, a connection's calls land on the queue bound to it at accept
+     * time, so the thread that happened to poll it had to wake that queue's
+     * worker (futex wake + context switch) for most calls; with one queue
+     * the polling thread serves what it read and only hands polling over.
+     * Each extra worker still costs wake-ups inside gRPC (cq_next kicks a
+     * waiter whenever events remain), see bench/README.md, "Daemon". */
+    grpc_completion_queue *cq;
     void **method_tags;  /* registered method handles, by dispatch index */
     size_t n_methods;
     struct worker workers[MAX_WORKERS];
@@ -289,10 +301,10 @@ static bool post_request(struct worker *w, long method)
     grpc_metadata_array_init(&c->md);
     if (method >= 0) {
         e = grpc_server_request_registered_call(srv->server, srv->method_tags[method], &c->call, &c->deadline,
-                                                &c->md, &c->payload, w->cq, w->cq, c);
+                                                &c->md, &c->payload, srv->cq, srv->cq, c);
     } else {
         grpc_call_details_init(&c->details);
-        e = grpc_server_request_call(srv->server, &c->call, &c->details, &c->md, w->cq, w->cq, c);
+        e = grpc_server_request_call(srv->server, &c->call, &c->details, &c->md, srv->cq, srv->cq, c);
     }
     if (e != GRPC_CALL_OK) {
         call_free(c);
@@ -471,13 +483,14 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
 
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev = grpc_completion_queue_next(w->srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         struct call *c;
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.type != GRPC_OP_COMPLETE)
             continue;
         c = ev.tag;
+        c->w = w; /* this thread owns the context now (spare list, reposts) */
         if (c->state == CALL_SENDING || !ev.success) {
             call_free(c);
             continue;
@@ -550,16 +563,19 @@ static bool post_all(struct worker *w)
 
 static void destroy(struct chsm_server *srv)
 {
-    for (unsigned i = 0; i < srv->n_workers; i++) {
-        struct worker *w = &srv->workers[i];
-        if (w->cq == NULL)
-            continue;
-        grpc_completion_queue_shutdown(w->cq);
-        if (w->started) {
-            pthread_join(w->thread, NULL);
-        } else {
+    bool any_started = false;
+
+    if (srv->cq != NULL) {
+        /* Started workers drain the shared queue until it reports shutdown. */
+        grpc_completion_queue_shutdown(srv->cq);
+        for (unsigned i = 0; i < srv->n_workers; i++)
+            if (srv->workers[i].started) {
+                pthread_join(srv->workers[i].thread, NULL);
+                any_started = true;
+            }
+        if (!any_started) {
             grpc_event ev;
-            while ((ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)).type !=
+            while ((ev = grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)).type !=
                    GRPC_QUEUE_SHUTDOWN)
                 if (ev.type == GRPC_OP_COMPLETE)
                     call_free(ev.tag);
@@ -567,11 +583,10 @@ static void destroy(struct chsm_server *srv)
     }
     if (srv->server != NULL)
         grpc_server_destroy(srv->server);
-    for (unsigned i = 0; i < srv->n_workers; i++) {
-        if (srv->workers[i].cq != NULL)
-            grpc_completion_queue_destroy(srv->workers[i].cq);
+    if (srv->cq != NULL)
+        grpc_completion_queue_destroy(srv->cq);
+    for (unsigned i = 0; i < srv->n_workers; i++)
         free_spares(&srv->workers[i]);
-    }
     free(srv->method_tags);
     free(srv->tls_cert);
     free(srv->tls_key);
@@ -625,11 +640,10 @@ struct chsm_server *chsm_server_start(const struct chsm_server_options *o, char 
         snprintf(msg, msglen, "cannot create the gRPC server");
         goto fail;
     }
-    for (unsigned i = 0; i < srv->n_workers; i++) {
+    for (unsigned i = 0; i < srv->n_workers; i++)
         srv->workers[i].srv = srv;
-        srv->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
-        grpc_server_register_completion_queue(srv->server, srv->workers[i].cq, NULL);
-    }
+    srv->cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
     creds = make_credentials(srv, o);
     if (creds == NULL) {
         snprintf(msg, msglen, "cannot create the server credentials");
