@@ -3,12 +3,16 @@
  *
  *   dbench --target HOST:PORT --ca CA --cert CRT --key KEY --pin USERPIN [--init SOPIN]
  *          [--ops ecdsa_p256_sign,random_32] [--inflight 32] [--channels 4] [--threads 1]
- *          [--seconds S] [--rounds N] [--pid DAEMON_PID]
+ *          [--seconds S] [--rounds N] [--pid DAEMON_PID] [--lean] [--token-key]
  *          [--soak --pid PID [--max-calls 1000000] [--max-seconds 120] [--rss-every 5] [--warmup 20]]
  *
  * Set-up over gRPC: (InitToken, SO login, InitPin when --init), one session
  * per call in flight (a PKCS#11 session runs one operation at a time), user
- * login, one EC P-256 key pair by GenerateKeyPair. Then each op keeps
+ * login, one EC P-256 key pair by GenerateKeyPair: session objects by default,
+ * like the in-process p11bench keys, so both sides run the same operation;
+ * --token-key makes them token objects (SignInit on a token key also polls
+ * the store for other processes' writes). --lean sets throughput channel args
+ * on the client (rpc.c). Then each op keeps
  * --inflight calls outstanding for --seconds and prints
  *   RESULT daemon <op> <inflight> <calls_per_s> <p50_us> <p99_us>
  * (the p11bench format) and, with --pid, the CPU time per call of the daemon
@@ -81,7 +85,7 @@ static struct {
     unsigned inflight, threads, rounds, rss_every, warmup;
     double seconds, max_seconds;
     uint64_t max_calls;
-    bool soak;
+    bool soak, token_key;
     long pid;
 } opt = {.conn = {.server_name = "localhost", .channels = 4},
          .ops = "ecdsa_p256_sign,random_32",
@@ -205,11 +209,11 @@ static uint64_t generate_p256(uint64_t s)
     pub[0].bytes_value.data = p256_oid;
     pub[0].bytes_value.len = sizeof p256_oid;
     set_bool(&pub[1], CKA_VERIFY, true);
-    set_bool(&pub[2], CKA_TOKEN, true);
+    set_bool(&pub[2], CKA_TOKEN, opt.token_key);
     set_bool(&priv[0], CKA_SIGN, true);
     set_bool(&priv[1], CKA_SENSITIVE, true);
     set_bool(&priv[2], CKA_PRIVATE, true);
-    set_bool(&priv[3], CKA_TOKEN, true);
+    set_bool(&priv[3], CKA_TOKEN, opt.token_key);
     m.type = CKM_EC_KEY_PAIR_GEN;
     q.session = s;
     q.mechanism = &m;
@@ -612,6 +616,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: dbench --target H:P --ca F --cert F --key F --pin PIN [--init SOPIN] [--ops a,b]\n"
                     "              [--inflight N] [--channels N] [--threads N] [--seconds S] [--rounds N]\n"
+                    "              [--lean] [--token-key]\n"
                     "              [--soak --pid PID [--max-calls N] [--max-seconds S] [--rss-every S] [--warmup S]]\n");
     exit(2);
 }
@@ -622,6 +627,14 @@ static void parse(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--soak") == 0) {
             opt.soak = true;
+            continue;
+        }
+        if (strcmp(a, "--lean") == 0) {
+            opt.conn.lean = true;
+            continue;
+        }
+        if (strcmp(a, "--token-key") == 0) {
+            opt.token_key = true;
             continue;
         }
         if (v == NULL)
@@ -684,8 +697,10 @@ int main(int argc, char **argv)
         drv[t].cq = grpc_completion_queue_create_for_next(NULL);
         next += n;
     }
-    printf("# dbench: target %s, %u calls in flight, %u channels, %u client threads, %u sessions, mutual TLS\n",
-           opt.conn.target, opt.inflight, conn.n_ch, opt.threads, opt.inflight);
+    printf("# dbench: target %s, %u calls in flight, %u channels, %u client threads, %u sessions, mutual TLS, "
+           "%s key, %s client channel args\n",
+           opt.conn.target, opt.inflight, conn.n_ch, opt.threads, opt.inflight,
+           opt.token_key ? "token" : "session", opt.conn.lean ? "lean" : "default");
     fflush(stdout);
     if (opt.soak) {
         rc = soak(drv);

@@ -54,8 +54,10 @@ def main(path):
             c = statistics.median(float(r["client_us_per_call"]) for r in rows)
             busy = statistics.median(float(r["machine_busy_pct"]) for r in rows)
             cores = int(rows[0]["cores"])
+            # one worker thread runs the daemon's calls on at most one core
+            dcores = 1 if op.endswith("@daemon_w1") else cores
             print(f"| {op} | {d:.0f} | {c:.0f} | {busy:.0f}% | {cores} x 1e6 / ({d:.0f} + {c:.0f}) = "
-                  f"{cores * 1e6 / (d + c):.0f} calls/s (daemon alone: {cores * 1e6 / d:.0f}) |")
+                  f"{cores * 1e6 / (d + c):.0f} calls/s (daemon alone: {dcores * 1e6 / d:.0f}) |")
         print()
     print("| goal | figure | status |")
     print("|---|---|---|")
@@ -65,6 +67,11 @@ def main(path):
         print(f"| daemon Sign >= 60% of in-process ECDSA P-256 sign (best of 1, 2 threads) | "
               f"{dsign[0]:.0f} / {best:.0f} = {100 * ratio:.0f}% | "
               f"{'met' if ratio >= SIGN_RATIO_GOAL else 'NOT met'} |")
+        # The same goal for the other daemon measurements of the run (worker_threads = 1, token key).
+        for impl in sorted({k[0] for k in runs if k[0].startswith("daemon_") and k[1] == "ecdsa_p256_sign"}):
+            rate = [med(k)[0][0] for k in runs if k[0] == impl and k[1] == "ecdsa_p256_sign"][0]
+            print(f"| the same, {impl} | {rate:.0f} / {best:.0f} = {100 * rate / best:.0f}% | "
+                  f"{'met' if rate / best >= SIGN_RATIO_GOAL else 'NOT met'} |")
     if drand:
         print(f"| GenerateRandom(32) >= 8,000 calls/s | {drand[0]:.0f} calls/s | "
               f"{'met' if drand[0] >= RANDOM_GOAL else 'NOT met'} |")

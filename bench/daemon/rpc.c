@@ -55,8 +55,8 @@ void dconn_open(struct dconn *c, const struct dconn_opts *o)
     char *ca = slurp(o->ca), *cert = slurp(o->cert), *key = slurp(o->key);
     grpc_ssl_pem_key_cert_pair pair = {key, cert};
     grpc_channel_credentials *creds;
-    grpc_arg args[2];
-    grpc_channel_args ca_args = {2, args};
+    grpc_arg args[5];
+    grpc_channel_args ca_args = {o->lean ? 5 : 2, args};
 
     memset(c, 0, sizeof *c);
     grpc_init();
@@ -69,6 +69,19 @@ void dconn_open(struct dconn *c, const struct dconn_opts *o)
      * connection) between our channels. */
     args[1].type = GRPC_ARG_INTEGER;
     args[1].key = (char *)"craton.dbench.channel";
+    /* --lean: a client tuned for unary throughput. No retry filter (it
+     * buffers every call's ops for a possible replay), the minimal filter
+     * stack (no client-side deadline/size filters; the server keeps its own
+     * limits) and the throughput optimisation target. */
+    args[2].type = GRPC_ARG_INTEGER;
+    args[2].key = (char *)GRPC_ARG_ENABLE_RETRIES;
+    args[2].value.integer = 0;
+    args[3].type = GRPC_ARG_INTEGER;
+    args[3].key = (char *)GRPC_ARG_MINIMAL_STACK;
+    args[3].value.integer = 1;
+    args[4].type = GRPC_ARG_STRING;
+    args[4].key = (char *)GRPC_ARG_OPTIMIZATION_TARGET;
+    args[4].value.string = (char *)"throughput";
     c->n_ch = o->channels == 0 ? 1 : o->channels > DBENCH_MAX_CHANNELS ? DBENCH_MAX_CHANNELS : o->channels;
     c->n_methods = svc->n_methods;
     c->methods = calloc((size_t)c->n_ch * c->n_methods, sizeof *c->methods);

@@ -29,6 +29,7 @@ struct dconn {
 struct dconn_opts {
     const char *target, *ca, *cert, *key, *server_name;
     unsigned channels;
+    bool lean; /* throughput channel args (see dconn_open) */
 };
 
 /* Connect n_ch channels with mutual TLS; exits the program on failure (a benchmark tool). */
