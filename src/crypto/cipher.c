@@ -71,8 +71,12 @@ CHSM_MUST_CHECK static CK_RV gcm_setup(struct chsm_cipher *c, const EVP_CIPHER *
     CHSM_ENSURE(p.ulIvLen >= 1 && p.ulIvLen <= CHSM_GCM_MAX_IV && p.pIv != NULL && (p.pAAD != NULL || p.ulAADLen == 0) &&
                     p.ulAADLen <= INT32_MAX,
                 CHSM_ERR(CKR_MECHANISM_PARAM_INVALID, CHSM_LAYER_CRYPTO, "GCM IV length %lu", p.ulIvLen));
-    /* OpenSSL cannot produce or check a 0-bit tag; 8..128 in steps of 8 is what it offers. */
-    CHSM_ENSURE(p.ulTagBits >= 8 && p.ulTagBits <= 128 && p.ulTagBits % 8 == 0,
+    /*
+     * 0..128 bits in whole bytes. A 0-bit tag (PKCS#11 allows it) authenticates nothing: the
+     * ciphertext is plain CTR output and decryption checks no tag. Tags that are not whole
+     * bytes are refused: the output length (ciphertext || tag) would be ambiguous.
+     */
+    CHSM_ENSURE(p.ulTagBits <= 128 && p.ulTagBits % 8 == 0,
                 CHSM_ERR(CKR_MECHANISM_PARAM_INVALID, CHSM_LAYER_CRYPTO, "GCM tag bits %lu", p.ulTagBits));
     c->tag_len = p.ulTagBits / 8;
     if (p.ulIvLen > CHSM_GCM_OSSL_MAX_IV) {
@@ -247,12 +251,14 @@ CHSM_MUST_CHECK static CK_RV gcm_open_final(struct chsm_cipher *c, uint8_t *out,
         *out_len = ct_len;
         goto out;
     }
-    CHSM_ENSURE(EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, (int)c->tag_len, c->gcm_in.data + ct_len) == 1,
-                CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "GCM tag"));
+    if (c->tag_len > 0)
+        CHSM_ENSURE(EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, (int)c->tag_len, c->gcm_in.data + ct_len) == 1,
+                    CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "GCM tag"));
     if (ct_len > 0)
         CHSM_ENSURE(EVP_CipherUpdate(c->ctx, out, &got, c->gcm_in.data, (int)ct_len) == 1,
                     CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "GCM decrypt"));
-    if (EVP_CipherFinal_ex(c->ctx, out + got, &fin) != 1) {
+    /* A 0-bit tag has nothing to check (OpenSSL's final would insist on a tag). */
+    if (c->tag_len > 0 && EVP_CipherFinal_ex(c->ctx, out + got, &fin) != 1) {
         chsm_wipe(out, ct_len); /* never release unauthenticated plaintext */
         CHSM_BAIL(CHSM_ERR(CKR_ENCRYPTED_DATA_INVALID, CHSM_LAYER_CRYPTO, "GCM tag mismatch"));
     }
@@ -325,7 +331,7 @@ CK_RV chsm_cipher_final(struct chsm_cipher *c, uint8_t *out, size_t *out_len)
         goto out;
     }
     CHSM_ENSURE(EVP_CipherFinal_ex(c->ctx, out, &got) == 1, CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "final"));
-    if (c->mode == M_GCM)
+    if (c->mode == M_GCM && c->tag_len > 0)
         CHSM_ENSURE(EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_GET_TAG, (int)c->tag_len, out + got) == 1,
                     CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "GCM tag"));
     *out_len = (size_t)got + (c->mode == M_GCM ? c->tag_len : 0);
@@ -353,12 +359,14 @@ CHSM_MUST_CHECK static CK_RV gcm_open_direct(struct chsm_cipher *c, const uint8_
         goto out;
     }
     /* OpenSSL's API takes a writable tag pointer but only reads it. */
-    CHSM_ENSURE(EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, (int)c->tag_len, (void *)(uintptr_t)(in + ct_len)) == 1,
-                CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "GCM tag"));
+    if (c->tag_len > 0)
+        CHSM_ENSURE(EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, (int)c->tag_len,
+                                        (void *)(uintptr_t)(in + ct_len)) == 1,
+                    CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "GCM tag"));
     if (ct_len > 0)
         CHSM_ENSURE(EVP_CipherUpdate(c->ctx, out, &got, in, (int)ct_len) == 1,
                     CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "GCM decrypt"));
-    if (EVP_CipherFinal_ex(c->ctx, out + got, &fin) != 1) {
+    if (c->tag_len > 0 && EVP_CipherFinal_ex(c->ctx, out + got, &fin) != 1) {
         chsm_wipe(out, ct_len); /* never release unauthenticated plaintext */
         CHSM_BAIL(CHSM_ERR(CKR_ENCRYPTED_DATA_INVALID, CHSM_LAYER_CRYPTO, "GCM tag mismatch"));
     }

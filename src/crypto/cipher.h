@@ -17,7 +17,7 @@
  * | CKM_AES_CBC           | 16, 24, 32  | 16-byte IV                   | yes | data multiple of 16 |
  * | CKM_AES_CBC_PAD       | 16, 24, 32  | 16-byte IV                   | yes | PKCS#7 padding |
  * | CKM_AES_CTR           | 16, 24, 32  | CK_AES_CTR_PARAMS, counter bits 1..128 | yes | refuses to wrap the counter |
- * | CKM_AES_GCM           | 16, 24, 32  | CK_GCM_PARAMS: IV 1..256 bytes (129..256 by gcm_long.c, past OpenSSL 3.0's limit), tag 8..128 bits (multiple of 8), any AAD | yes | decrypt buffers until final |
+ * | CKM_AES_GCM           | 16, 24, 32  | CK_GCM_PARAMS: IV 1..256 bytes (129..256 by gcm_long.c, past OpenSSL 3.0's limit), tag 0..128 bits in whole bytes (0: no tag, no check), any AAD | yes | decrypt buffers until final |
  * | CKM_AES_KEY_WRAP      | 16, 24, 32  | none                         | no  | RFC 3394, input multiple of 8, >= 16 |
  * | CKM_AES_KEY_WRAP_KWP / CKM_AES_KEY_WRAP_PAD | 16, 24, 32 | none  | no  | RFC 5649, input >= 1 |
  * | CKM_RSA_PKCS          | RSA 1024..16384 bits | none                | no  | PKCS#1 v1.5 encryption |

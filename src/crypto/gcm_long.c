@@ -226,11 +226,12 @@ CK_RV chsm_gcm_long_tag(struct chsm_gcm_long *g, uint8_t *tag, size_t tag_len)
     CK_RV rv = CKR_OK;
     uint8_t t[16];
     ERR_set_mark();
-    CHSM_ENSURE(g != NULL && tag != NULL && tag_len >= 1 && tag_len <= 16, CKR_ARGUMENTS_BAD);
+    CHSM_ENSURE(g != NULL && (tag != NULL || tag_len == 0) && tag_len <= 16, CKR_ARGUMENTS_BAD);
     CHSM_ENSURE(!g->closed, CKR_OPERATION_NOT_INITIALIZED);
     g->closed = true;
     CHSM_GUARD(full_tag(g, t));
-    memcpy(tag, t, tag_len);
+    if (tag_len > 0)
+        memcpy(tag, t, tag_len);
 out:
     chsm_wipe(t, sizeof(t));
     chsm_ossl_clear();
@@ -243,7 +244,7 @@ CK_RV chsm_gcm_long_open(struct chsm_gcm_long *g, const uint8_t *ct, size_t n, c
     CK_RV rv = CKR_OK;
     uint8_t t[16];
     ERR_set_mark();
-    CHSM_ENSURE(g != NULL && tag != NULL && tag_len >= 1 && tag_len <= 16 && (n == 0 || (ct != NULL && out != NULL)),
+    CHSM_ENSURE(g != NULL && (tag != NULL || tag_len == 0) && tag_len <= 16 && (n == 0 || (ct != NULL && out != NULL)),
                 CKR_ARGUMENTS_BAD);
     CHSM_ENSURE(!g->closed && g->done == 0,
                 CHSM_ERR(CKR_OPERATION_NOT_INITIALIZED, CHSM_LAYER_CRYPTO, "GCM context already used"));

@@ -238,7 +238,9 @@ static void test_cipher_errors(void **state)
     assert_int_equal(chsm_cipher_new(CKM_AES_CBC, iv, 16, key, 20, true, &c), CKR_KEY_SIZE_RANGE);
     assert_int_equal(chsm_cipher_new(CKM_AES_ECB, iv, 16, key, 16, true, &c), CKR_MECHANISM_PARAM_INVALID);
     assert_int_equal(chsm_cipher_new(CKM_DES3_CBC, iv, 8, key, 24, true, &c), CKR_MECHANISM_INVALID);
-    gcm.ulTagBits = 0;
+    gcm.ulTagBits = 100; /* not whole bytes */
+    assert_int_equal(chsm_cipher_new(CKM_AES_GCM, &gcm, sizeof(gcm), key, 32, true, &c), CKR_MECHANISM_PARAM_INVALID);
+    gcm.ulTagBits = 136;
     assert_int_equal(chsm_cipher_new(CKM_AES_GCM, &gcm, sizeof(gcm), key, 32, true, &c), CKR_MECHANISM_PARAM_INVALID);
     gcm.ulTagBits = 96, gcm.ulIvLen = 0;
     assert_int_equal(chsm_cipher_new(CKM_AES_GCM, &gcm, sizeof(gcm), key, 32, true, &c), CKR_MECHANISM_PARAM_INVALID);

@@ -187,8 +187,8 @@ static void test_gcm_long_mech_refusals(void **state)
     assert_int_equal(new_gcm(iv, 257, 128, true, &c), CKR_MECHANISM_PARAM_INVALID);
     assert_int_equal(new_gcm(iv, 300, 128, false, &c), CKR_MECHANISM_PARAM_INVALID);
     assert_int_equal(new_gcm(NULL, 129, 128, true, &c), CKR_MECHANISM_PARAM_INVALID);
-    assert_int_equal(new_gcm(iv, 200, 0, true, &c), CKR_MECHANISM_PARAM_INVALID);
     assert_int_equal(new_gcm(iv, 200, 100, true, &c), CKR_MECHANISM_PARAM_INVALID);
+    assert_int_equal(new_gcm(iv, 12, 4, true, &c), CKR_MECHANISM_PARAM_INVALID);
     assert_int_equal(new_gcm(iv, 200, 136, true, &c), CKR_MECHANISM_PARAM_INVALID);
     assert_null(c);
     assert_int_equal(new_gcm(iv, 129, 8, true, &c), CKR_OK);
@@ -270,6 +270,52 @@ static void test_gcm_long_mech_sizes(void **state)
     }
 }
 
+/*
+ * A 0-bit tag (PKCS#11 allows 0..128): the output is exactly the ciphertext part of
+ * the same message sealed with a 128-bit tag, decryption returns the plaintext with
+ * no check, streamed or one-shot, on OpenSSL's path (12, 128 bytes) and ours (200).
+ */
+static void test_gcm_zero_tag(void **state)
+{
+    static const size_t ivs[] = {12, 128, 200};
+    uint8_t iv[200], pt[40], full[64], ct[64], out[64];
+    (void)state;
+    rnd_fill(iv, sizeof(iv)), rnd_fill(pt, sizeof(pt));
+    for (size_t i = 0; i < sizeof(ivs) / sizeof(ivs[0]); i++) {
+        struct chsm_cipher *c = NULL;
+        size_t fl = sizeof(full), cl = sizeof(ct), ol = sizeof(out), part = 0;
+        assert_int_equal(new_gcm(iv, ivs[i], 128, true, &c), CKR_OK);
+        assert_int_equal(chsm_cipher_oneshot(c, pt, sizeof(pt), full, &fl), CKR_OK);
+        chsm_cipher_free(c);
+        assert_int_equal(fl, sizeof(pt) + 16);
+        assert_int_equal(new_gcm(iv, ivs[i], 0, true, &c), CKR_OK);
+        assert_int_equal(chsm_cipher_oneshot_len(c, sizeof(pt)), sizeof(pt));
+        assert_int_equal(chsm_cipher_oneshot(c, pt, sizeof(pt), ct, &cl), CKR_OK);
+        chsm_cipher_free(c);
+        assert_int_equal(cl, sizeof(pt));
+        assert_memory_equal(ct, full, sizeof(pt));
+        assert_int_equal(new_gcm(iv, ivs[i], 0, false, &c), CKR_OK);
+        assert_int_equal(chsm_cipher_oneshot(c, ct, cl, out, &ol), CKR_OK);
+        chsm_cipher_free(c);
+        assert_int_equal(ol, sizeof(pt));
+        assert_memory_equal(out, pt, sizeof(pt));
+        memset(out, 0, sizeof(out));
+        assert_int_equal(new_gcm(iv, ivs[i], 0, false, &c), CKR_OK); /* streamed */
+        ol = sizeof(out);
+        assert_int_equal(chsm_cipher_update(c, ct, 7, out, &ol), CKR_OK);
+        part = ol;
+        ol = sizeof(out) - part;
+        assert_int_equal(chsm_cipher_update(c, ct + 7, cl - 7, out + part, &ol), CKR_OK);
+        part += ol;
+        ol = sizeof(out) - part;
+        assert_int_equal(chsm_cipher_final(c, out + part, &ol), CKR_OK);
+        part += ol;
+        chsm_cipher_free(c);
+        assert_int_equal(part, sizeof(pt));
+        assert_memory_equal(out, pt, sizeof(pt));
+    }
+}
+
 int run_gcm_long_edge_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +324,7 @@ int run_gcm_long_edge_tests(void)
         cmocka_unit_test(test_gcm_long_length_limit),
         cmocka_unit_test(test_gcm_long_mech_refusals),
         cmocka_unit_test(test_gcm_long_mech_sizes),
+        cmocka_unit_test(test_gcm_zero_tag),
     };
     return cmocka_run_group_tests_name("gcm_long_edge", tests, chsm_test_crypto_group_setup,
                                        chsm_test_crypto_group_teardown);
