@@ -37,8 +37,8 @@ struct chsm_gcm_msg {
 
 /*
  * Check a per-message parameter: right size, pIv and pTag present, IV
- * 1..256 bytes, ulIvFixedBits within the IV, tag 8..128 bits in whole bytes
- * (what the crypto adapter can produce and check), and a generator this
+ * 1..256 bytes, ulIvFixedBits within the IV, tag 0..128 bits in whole bytes
+ * (what the crypto adapter runs; 0 means no tag), and a generator this
  * direction accepts (decrypt: CKG_NO_GENERATE only; encrypt: NO_GENERATE,
  * GENERATE, GENERATE_RANDOM, GENERATE_COUNTER with at least one free bit).
  * CKR_MECHANISM_PARAM_INVALID otherwise.

@@ -39,9 +39,9 @@ CK_RV chsm_msg_param_parse(const void *param, CK_ULONG len, bool encrypt, struct
     CHSM_ENSURE(p.pIv != NULL && p.pTag != NULL, param_invalid("pIv and pTag are required"));
     CHSM_ENSURE(p.ulIvLen >= 1 && p.ulIvLen <= CHSM_MSG_IV_MAX, param_invalid("IV length outside 1..256 bytes"));
     CHSM_ENSURE(p.ulIvFixedBits <= p.ulIvLen * 8, param_invalid("ulIvFixedBits exceeds the IV"));
-    /* OpenSSL produces and checks 8..128-bit tags in whole bytes; 0 bits would authenticate nothing. */
-    CHSM_ENSURE(p.ulTagBits >= 8 && p.ulTagBits <= 8 * CHSM_MSG_TAG_MAX && p.ulTagBits % 8 == 0,
-                param_invalid("tag bits outside 8..128 in steps of 8"));
+    /* 0..128 bits in whole bytes, as the adapter runs them for C_EncryptInit (0: no tag, nothing checked). */
+    CHSM_ENSURE(p.ulTagBits <= 8 * CHSM_MSG_TAG_MAX && p.ulTagBits % 8 == 0,
+                param_invalid("tag bits outside 0..128 in steps of 8"));
     CHSM_GUARD(check_generator(&p, encrypt));
     out->p = p;
     out->tag_bytes = p.ulTagBits / 8;

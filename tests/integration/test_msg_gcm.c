@@ -274,6 +274,29 @@ static void test_long_iv(void)
     CHECK_RV(F3->C_MessageDecryptFinal(g_s), CKR_OK);
 }
 
+/* A 0-bit tag (no authentication) is accepted as by C_EncryptInit, and agrees with it. */
+static void test_zero_tag(void)
+{
+    CK_BYTE iv[12] = {0}, tag[1] = {0x77}, ct[128], ct2[128], pt[128];
+    CK_ULONG n = sizeof ct, m = sizeof pt;
+    CK_GCM_MESSAGE_PARAMS p = mp(iv, 12, 0, CKG_GENERATE_RANDOM, tag, 0);
+    CHECK_RV(F3->C_MessageEncryptInit(g_s, &g_msg, g_key), CKR_OK);
+    CHECK_RV(enc(&p, ct, &n), CKR_OK);
+    CHECK(n == PT_LEN && tag[0] == 0x77); /* nothing written to pTag */
+    CHECK_RV(F3->C_MessageEncryptFinal(g_s), CKR_OK);
+    CK_GCM_PARAMS gp = {iv, 12, 96, (CK_BYTE *)k_aad, AAD_LEN, 0};
+    CK_MECHANISM gm = {CKM_AES_GCM, &gp, sizeof gp};
+    CK_ULONG n2 = sizeof ct2;
+    CHECK_RV(F->C_EncryptInit(g_s, &gm, g_key), CKR_OK);
+    CHECK_RV(F->C_Encrypt(g_s, (CK_BYTE *)k_pt, PT_LEN, ct2, &n2), CKR_OK);
+    CHECK(n2 == PT_LEN && memcmp(ct, ct2, PT_LEN) == 0);
+    CHECK_RV(F3->C_MessageDecryptInit(g_s, &g_msg, g_key), CKR_OK);
+    p.ivGenerator = CKG_NO_GENERATE;
+    CHECK_RV(dec(&p, ct, n, pt, &m), CKR_OK);
+    CHECK(m == PT_LEN && memcmp(pt, k_pt, PT_LEN) == 0);
+    CHECK_RV(F3->C_MessageDecryptFinal(g_s), CKR_OK);
+}
+
 /* Begin/Next/END gives the same ciphertext and tag as the one-shot call with that IV. */
 static void test_multipart(void)
 {
@@ -400,7 +423,6 @@ static void test_bad_params(void)
         {mp(iv, 12, 97, CKG_NO_GENERATE, tag, 128), sizeof(CK_GCM_MESSAGE_PARAMS), false, false},
         {mp(iv, 0, 0, CKG_NO_GENERATE, tag, 128), sizeof(CK_GCM_MESSAGE_PARAMS), false, false},
         {mp(iv, 257, 0, CKG_NO_GENERATE, tag, 128), sizeof(CK_GCM_MESSAGE_PARAMS), false, false},
-        {mp(iv, 12, 0, CKG_NO_GENERATE, tag, 0), sizeof(CK_GCM_MESSAGE_PARAMS), false, false},
         {mp(iv, 12, 0, CKG_NO_GENERATE, tag, 7), sizeof(CK_GCM_MESSAGE_PARAMS), false, false},
         {mp(iv, 12, 0, CKG_NO_GENERATE, tag, 100), sizeof(CK_GCM_MESSAGE_PARAMS), false, false},
         {mp(iv, 12, 0, CKG_NO_GENERATE, tag, 136), sizeof(CK_GCM_MESSAGE_PARAMS), false, false},
@@ -568,6 +590,7 @@ int main(int argc, char **argv)
     test_counter_iv();
     test_cross_check();
     test_long_iv();
+    test_zero_tag();
     test_multipart();
     test_tag_mismatch();
     test_bad_params();
