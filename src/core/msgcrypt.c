@@ -58,6 +58,7 @@ static CK_RV msg_init(struct chsm_op *op, const CK_MECHANISM *m, const struct ch
     CHSM_ENSURE(st != NULL, CKR_HOST_MEMORY);
     op->state = st;
     CHSM_GUARD(chsm_secbuf_copy(&st->key, v->value, v->len));
+    CHSM_GUARD(chsm_rand_bytes(&st->counter.start, sizeof(st->counter.start)));
     /* A throwaway context makes the adapter judge the key now (CKR_KEY_SIZE_RANGE), as C_EncryptInit does. */
     memset(&dummy, 0, sizeof(dummy));
     dummy.p.ulIvLen = sizeof(iv);

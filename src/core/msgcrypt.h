@@ -8,10 +8,14 @@
  * "free" bits are generated. CKG_GENERATE and CKG_GENERATE_RANDOM fill them
  * from the DRBG; CKG_GENERATE_COUNTER writes a per-context invocation
  * counter into them, big-endian, right-aligned (NIST SP 800-38D 8.2.1
- * deterministic construction: the fixed field must then be unique per
- * context and key, which only the caller can ensure). The counter starts at
- * 0, increments by one per generated IV and never wraps: when it no longer
- * fits the free bits the message is refused.
+ * deterministic construction). The counter starts at a random value drawn
+ * when the context is initialised, increments by one per generated IV
+ * (modulo the free bits) and never comes back to a value it gave: after
+ * 2^(free bits) IVs the message is refused. The random start is what keeps
+ * two contexts under the same key from repeating IVs when the caller's
+ * fixed field does not tell them apart (a fixed field of 0 bits, or the same
+ * one reused) -- a counter restarting at 0 per context would hand the first
+ * message of every context the same IV, which breaks GCM outright.
  */
 #ifndef CHSM_CORE_MSGCRYPT_H
 #define CHSM_CORE_MSGCRYPT_H
@@ -48,11 +52,15 @@ CHSM_MUST_CHECK CK_RV chsm_msg_param_parse(const void *param, CK_ULONG len, bool
 /*
  * The IV of one message into iv (m->p.ulIvLen bytes): the caller's bytes for
  * CKG_NO_GENERATE, else the caller's fixed bits plus generated free bits.
- * *counter is the context's next counter value (advanced when used).
+ * counter is the context's CKG_GENERATE_COUNTER state (advanced when used).
  * *generated tells whether the IV differs from the caller's input by design
  * (and must be written back to pIv).
  */
-CHSM_MUST_CHECK CK_RV chsm_msg_iv_make(const struct chsm_gcm_msg *m, uint64_t *counter, uint8_t *iv,
+struct chsm_msg_counter {
+    uint64_t start; /* random, drawn at init */
+    uint64_t used;  /* IVs handed out so far */
+};
+CHSM_MUST_CHECK CK_RV chsm_msg_iv_make(const struct chsm_gcm_msg *m, struct chsm_msg_counter *counter, uint8_t *iv,
                                        bool *generated);
 
 /* Keeps every buffered message within the adapter's int-sized OpenSSL calls. */
@@ -66,7 +74,7 @@ struct chsm_app;
 /* The state of one message-based context (chsm_op.state of CHSM_OP_MSG_*). */
 struct chsm_msg_state {
     struct chsm_secbuf key;
-    uint64_t counter;          /* next CKG_GENERATE_COUNTER value */
+    struct chsm_msg_counter counter; /* CKG_GENERATE_COUNTER state */
     struct chsm_cipher *part;  /* the multi-part message in progress, if any */
     CK_ULONG part_tag_bits;
     size_t part_in;            /* bytes fed to part so far */

@@ -59,19 +59,19 @@ static uint8_t free_mask(size_t i, CK_ULONG fixed)
     return (uint8_t)((1u << nfree) - 1u);
 }
 
-/* Take the counter's next value if it fits the free bits; never wraps. */
-static CK_RV counter_take(uint64_t *counter, CK_ULONG free_bits, uint64_t *value)
+/* Take the counter's next value if the free bits still hold an unused one; never wraps back. */
+static CK_RV counter_take(struct chsm_msg_counter *c, CK_ULONG free_bits, uint64_t *value)
 {
-    bool fits = free_bits >= 64 ? *counter != UINT64_MAX : *counter < (UINT64_C(1) << free_bits);
+    bool fits = free_bits >= 64 ? c->used != UINT64_MAX : c->used < (UINT64_C(1) << free_bits);
     if (!fits)
         return CHSM_ERR(CKR_MECHANISM_PARAM_INVALID, "core",
-                        "IV counter exhausted for %lu free bits; initialise a new context with a new fixed field",
+                        "IV counter exhausted for %lu free bits; initialise a new context",
                         (unsigned long)free_bits);
-    *value = (*counter)++;
+    *value = c->start + c->used++; /* modulo 2^64 here, modulo the free bits once masked in */
     return CKR_OK;
 }
 
-CK_RV chsm_msg_iv_make(const struct chsm_gcm_msg *m, uint64_t *counter, uint8_t *iv, bool *generated)
+CK_RV chsm_msg_iv_make(const struct chsm_gcm_msg *m, struct chsm_msg_counter *counter, uint8_t *iv, bool *generated)
 {
     CK_RV rv = CKR_OK;
     const CK_GCM_MESSAGE_PARAMS *p = &m->p;

@@ -1,14 +1,15 @@
 /*
  * The PKCS#11 3.0 message-based API with CKM_AES_GCM, through the real ABI
  * (the 3.0 table from C_GetInterface): known answer, module-generated IVs
- * (random and counter: distinct, incrementing, fixed bits kept, counter
- * exhaustion), round trips, cross-checks against single-part C_Encrypt /
+ * (random and counter: distinct, incrementing from a random start per
+ * context, fixed bits kept, counter exhaustion), round trips, cross-checks against single-part C_Encrypt /
  * C_Decrypt with CK_GCM_PARAMS, IVs up to 256 bytes, multi-part Begin/Next with
  * CKF_END_OF_MESSAGE, tag mismatch (no plaintext released), every bad
  * parameter with its exact CKR, the state rules (Init/Final/SessionCancel/
  * CloseSession), and the audit entries. After each error the session is
  * shown to still work.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,23 +147,32 @@ static void test_random_iv(void)
     CHECK_RV(F3->C_MessageDecryptFinal(g_s), CKR_OK);
 }
 
+/* Low 32 bits of a 12-byte IV, big-endian. */
+static uint32_t iv_low32(const CK_BYTE *iv)
+{
+    return (uint32_t)iv[8] << 24 | (uint32_t)iv[9] << 16 | (uint32_t)iv[10] << 8 | iv[11];
+}
+
 static void test_counter_iv(void)
 {
-    CK_BYTE iv[12], tag[16], ct[128];
+    CK_BYTE iv[12], tag[16], ct[128], first_iv[12];
     CK_ULONG n;
+    uint32_t c0 = 0;
     CHECK_RV(F3->C_MessageEncryptInit(g_s, &g_msg, g_key), CKR_OK);
-    /* 64 fixed bits: the counter fills the last 4 bytes, 0, 1, 2 ... */
+    /* 64 fixed bits: the counter fills the last 4 bytes, from a random start, +1 per message */
     for (unsigned i = 0; i < 3; i++) {
         memset(iv, 0x5A, 12);
         CK_GCM_MESSAGE_PARAMS p = mp(iv, 12, 64, CKG_GENERATE_COUNTER, tag, 128);
         n = sizeof ct;
         CHECK_RV(enc(&p, ct, &n), CKR_OK);
-        CK_BYTE want[12];
+        CK_BYTE want[8];
         memset(want, 0x5A, 8);
-        want[8] = want[9] = want[10] = 0, want[11] = (CK_BYTE)i;
-        CHECK(memcmp(iv, want, 12) == 0);
+        CHECK(memcmp(iv, want, 8) == 0);
+        if (i == 0)
+            c0 = iv_low32(iv);
+        CHECK(iv_low32(iv) == c0 + i);
     }
-    /* a size query consumes no counter value: next is 3 */
+    /* a size query consumes no counter value: next is start + 3 */
     memset(iv, 0x5A, 12);
     CK_GCM_MESSAGE_PARAMS q = mp(iv, 12, 64, CKG_GENERATE_COUNTER, tag, 128);
     n = 0;
@@ -172,13 +182,31 @@ static void test_counter_iv(void)
     CHECK_RV(enc(&q, ct, &n), CKR_BUFFER_TOO_SMALL);
     CHECK(n == PT_LEN && iv[11] == 0x5A);
     CHECK_RV(enc(&q, ct, &n), CKR_OK);
-    CHECK(iv[11] == 3 && iv[7] == 0x5A);
-    /* fixed bits not on a byte boundary: 90 fixed, 6 free bits in the last byte; counter now 4 */
+    CHECK(iv_low32(iv) == c0 + 3 && iv[7] == 0x5A);
+    /* fixed bits not on a byte boundary: 90 fixed, 6 free bits in the last byte carry start + 4 */
     memset(iv, 0xFF, 12);
     CK_GCM_MESSAGE_PARAMS r = mp(iv, 12, 90, CKG_GENERATE_COUNTER, tag, 128);
     n = sizeof ct;
     CHECK_RV(enc(&r, ct, &n), CKR_OK);
-    CHECK(iv[10] == 0xFF && iv[11] == (0xC0 | 4));
+    CHECK(iv[10] == 0xFF && iv[11] == (CK_BYTE)(0xC0 | ((c0 + 4) & 0x3F)));
+    CHECK_RV(F3->C_MessageEncryptFinal(g_s), CKR_OK);
+
+    /*
+     * A second context under the same key with the same (here: empty) fixed field must not
+     * repeat the first one's IVs: the counter starts at a fresh random value per context.
+     */
+    memset(iv, 0, 12);
+    CK_GCM_MESSAGE_PARAMS z = mp(iv, 12, 0, CKG_GENERATE_COUNTER, tag, 128);
+    CHECK_RV(F3->C_MessageEncryptInit(g_s, &g_msg, g_key), CKR_OK);
+    n = sizeof ct;
+    CHECK_RV(enc(&z, ct, &n), CKR_OK);
+    memcpy(first_iv, iv, 12);
+    CHECK_RV(F3->C_MessageEncryptFinal(g_s), CKR_OK);
+    memset(iv, 0, 12);
+    CHECK_RV(F3->C_MessageEncryptInit(g_s, &g_msg, g_key), CKR_OK);
+    n = sizeof ct;
+    CHECK_RV(enc(&z, ct, &n), CKR_OK);
+    CHECK(memcmp(first_iv, iv, 12) != 0); /* equal with probability 2^-64 */
     CHECK_RV(F3->C_MessageEncryptFinal(g_s), CKR_OK);
 
     /* exhaustion: 2 free bits give 4 IVs, the fifth is refused (never wraps) */
@@ -244,9 +272,15 @@ static void test_long_iv(void)
     CK_GCM_MESSAGE_PARAMS p = mp(iv, 256, 8, CKG_GENERATE_COUNTER, tag, 128);
     CHECK_RV(F3->C_MessageEncryptInit(g_s, &g_msg, g_key), CKR_OK);
     CHECK_RV(enc(&p, ct, &n), CKR_OK);
+    CK_BYTE prev[8];
+    memcpy(prev, iv + 248, 8); /* the 64 counter bits, right-aligned */
     n = sizeof ct;
-    CHECK_RV(enc(&p, ct, &n), CKR_OK); /* counter 1 */
-    CHECK(iv[0] == 0xC3 && iv[1] == 0 && iv[247] == 0 && iv[248] == 0 && iv[254] == 0 && iv[255] == 1);
+    CHECK_RV(enc(&p, ct, &n), CKR_OK); /* counter start + 1 */
+    CHECK(iv[0] == 0xC3 && iv[1] == 0 && iv[247] == 0);
+    uint64_t c_prev = 0, c_now = 0;
+    for (int i = 0; i < 8; i++)
+        c_prev = c_prev << 8 | prev[i], c_now = c_now << 8 | iv[248 + i];
+    CHECK(c_now == c_prev + 1);
     CK_GCM_PARAMS gp = {iv, 256, 2048, (CK_BYTE *)k_aad, AAD_LEN, 128};
     CK_MECHANISM gm = {CKM_AES_GCM, &gp, sizeof gp};
     memcpy(ct + n, tag, 16);
@@ -309,7 +343,7 @@ static void test_multipart(void)
     CHECK_RV(F3->C_EncryptMessageNext(g_s, &p, sizeof p, (CK_BYTE *)k_pt, 1, ct, &n, 0),
              CKR_OPERATION_NOT_INITIALIZED);
     CHECK_RV(F3->C_EncryptMessageBegin(g_s, &p, sizeof p, (CK_BYTE *)k_aad, AAD_LEN), CKR_OK);
-    CHECK(iv[0] == 0x11 && iv[3] == 0x11 && iv[4] == 0 && iv[11] == 0); /* counter 0 written back at Begin */
+    CHECK(iv[0] == 0x11 && iv[3] == 0x11 && memcmp(iv + 4, "\x11\x11\x11\x11\x11\x11\x11\x11", 8) != 0); /* counter written back at Begin */
     CHECK_RV(F3->C_EncryptMessageBegin(g_s, &p, sizeof p, NULL, 0), CKR_OPERATION_ACTIVE);
     n = sizeof ct;
     CHECK_RV(enc(&p, ct, &n), CKR_OPERATION_ACTIVE);
