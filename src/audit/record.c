@@ -42,8 +42,9 @@ int audit_event_category(const char *event)
 {
     if (event == NULL)
         return -1;
+    /* Per event: the first byte rules out most names without a strcmp call. */
     for (size_t i = 0; i < CHSM_ARRAY_LEN(k_events); i++)
-        if (strcmp(k_events[i].name, event) == 0)
+        if (k_events[i].name[0] == event[0] && strcmp(k_events[i].name, event) == 0)
             return (int)k_events[i].cat;
     return -1;
 }
@@ -53,7 +54,7 @@ bool audit_is_key_use_op(const char *op)
     if (op == NULL)
         return false;
     for (size_t i = 0; i < CHSM_ARRAY_LEN(k_key_use_ops); i++)
-        if (strcmp(k_key_use_ops[i], op) == 0)
+        if (k_key_use_ops[i][0] == op[0] && strcmp(k_key_use_ops[i], op) == 0)
             return true;
     return false;
 }
