@@ -38,11 +38,13 @@
 #include "grpc_wipe.h"
 #include "identity.h"
 
-/* Outstanding requests per method per worker. A call that arrives with no
+/* Outstanding requests per method on the shared queue, split over the
+ * workers (at least MIN_SLOTS_PER_WORKER each). A call that arrives with no
  * request posted waits in gRPC's pending list and is matched when a worker
  * reposts, from that worker's thread, which then wakes another to take it;
  * with 32 calls in flight 2 per worker left most Sign calls on that path. */
-#define SLOTS_PER_METHOD 16
+#define SLOTS_PER_METHOD 16u
+#define MIN_SLOTS_PER_WORKER 2u
 #define MAX_WORKERS 32u
 #define MAX_PEM_BYTES (1u << 20)
 #define MAX_SPARE_CALLS 64u /* per worker: more than the calls a worker has outstanding */
@@ -550,7 +552,11 @@ static bool register_methods(struct chsm_server *srv)
 
 static bool post_all(struct worker *w)
 {
-    for (int k = 0; k < SLOTS_PER_METHOD; k++) {
+    unsigned slots = SLOTS_PER_METHOD / w->srv->n_workers;
+
+    if (slots < MIN_SLOTS_PER_WORKER)
+        slots = MIN_SLOTS_PER_WORKER;
+    for (unsigned k = 0; k < slots; k++) {
         for (size_t i = 0; i < w->srv->n_methods; i++)
             if (!post_request(w, (long)i))
                 return false;
