@@ -13,9 +13,22 @@ void chsm_attrlist_init(struct chsm_attrlist *l)
     l->cap = 0;
 }
 
+/*
+ * One-byte values 0x00 and 0x01 -- every CK_BBOOL an object carries, a dozen
+ * or more per key -- share these two constant bytes instead of a secure
+ * allocation each (values are never written through, only replaced). Even
+ * a one-byte secret that happens to be 0 or 1 is not copied anywhere by this.
+ */
+static const uint8_t k_bool[2] = {CK_FALSE, CK_TRUE};
+
+static bool is_shared(const uint8_t *p)
+{
+    return p == &k_bool[0] || p == &k_bool[1];
+}
+
 static void attr_free_value(struct chsm_attr *a)
 {
-    if (a->value != NULL)
+    if (a->value != NULL && !is_shared(a->value))
         chsm_secure_free(a->value, a->len);
     a->value = NULL;
     a->len = 0;
@@ -48,7 +61,9 @@ static size_t lower_bound(const struct chsm_attrlist *l, CK_ATTRIBUTE_TYPE t)
 CK_RV chsm_attrlist_set(struct chsm_attrlist *l, CK_ATTRIBUTE_TYPE type, const void *value, size_t len)
 {
     uint8_t *copy = NULL;
-    if (len > 0) {
+    if (len == 1 && (*(const uint8_t *)value == CK_FALSE || *(const uint8_t *)value == CK_TRUE)) {
+        copy = (uint8_t *)(uintptr_t)&k_bool[*(const uint8_t *)value]; /* see k_bool */
+    } else if (len > 0) {
         copy = chsm_secure_malloc(len);
         if (copy == NULL)
             return CHSM_ERR(CKR_HOST_MEMORY, "common", "attribute value of %zu bytes", len);

@@ -17,7 +17,8 @@
 
 struct chsm_attr {
     CK_ATTRIBUTE_TYPE type;
-    uint8_t *value; /* secure memory; NULL when len == 0 */
+    uint8_t *value; /* secure memory, or a shared constant byte for 0x00/0x01 (attrlist.c); never written
+                     * through; NULL when len == 0 */
     size_t len;
 };
 

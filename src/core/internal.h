@@ -305,6 +305,8 @@ bool chsm_obj_complete(const struct chsm_session *s, const struct chsm_object *o
 /* Who may write this object from this session (module lock held). */
 CHSM_MUST_CHECK CK_RV chsm_obj_write_checks(const struct chsm_session *s, const struct chsm_attrlist *attrs);
 /* Make attrs (taken) a new object for session s (module write lock held); audits event with mech. */
+/* Draw the session-object id prefix and restart the counter (module initialisation). */
+CHSM_MUST_CHECK CK_RV chsm_obj_session_ids_init(void);
 CHSM_MUST_CHECK CK_RV chsm_obj_add(struct chsm_session *s, struct chsm_attrlist *attrs, const char *event,
                                    const char *mech, CK_OBJECT_HANDLE *ph);
 /* Undo chsm_obj_add of a handle (rollback of the first half of a key pair; module write lock held). */

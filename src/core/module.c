@@ -346,6 +346,7 @@ static CK_RV initialize_locked(const struct chsm_core_options *opts)
         CHSM_BAIL(CKR_FUNCTION_FAILED);
     }
     chsm_g.selftests_passed = true;
+    CHSM_GUARD(chsm_obj_session_ids_init());
     CHSM_GUARD(slots_create());
     CHSM_GUARD(open_backends(opts));
     atomic_store(&chsm_g.next_handle, 1);

@@ -7,6 +7,7 @@
  * so the cache and the store cannot disagree about an object another thread
  * is changing (a trade-off: crypto ops only take the lock briefly at init).
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +103,32 @@ CK_RV chsm_obj_write_checks(const struct chsm_session *s, const struct chsm_attr
     return CKR_OK;
 }
 
+/*
+ * CKA_UNIQUE_ID of session objects: a random 8-byte prefix drawn at every
+ * C_Initialize (so a forked child, which must initialise again, never
+ * continues its parent's sequence) followed by a 64-bit counter. Unique
+ * within the process by construction and across processes sharing a token
+ * unless two 64-bit prefixes collide; it saves a DRBG call per session
+ * object, which was a third of a session key generation. Token objects keep
+ * 16 random bytes: they are the store's row keys, shared by every process.
+ */
+static uint8_t g_sid_prefix[CHSM_OBJECT_ID_LEN / 2];
+static atomic_uint_fast64_t g_sid_next;
+
+CK_RV chsm_obj_session_ids_init(void)
+{
+    atomic_store(&g_sid_next, 0);
+    return chsm_rand_bytes(g_sid_prefix, sizeof(g_sid_prefix));
+}
+
+static void session_object_id(uint8_t id[CHSM_OBJECT_ID_LEN])
+{
+    uint64_t n = atomic_fetch_add(&g_sid_next, 1);
+    memcpy(id, g_sid_prefix, sizeof(g_sid_prefix));
+    for (size_t i = CHSM_OBJECT_ID_LEN; i-- > sizeof(g_sid_prefix); n >>= 8)
+        id[i] = (uint8_t)(n & 0xFFu);
+}
+
 static const struct chsm_secbuf *slot_mk(const struct chsm_slot *sl)
 {
     return sl->mk.data != NULL ? &sl->mk : NULL;
@@ -117,10 +144,13 @@ CK_RV chsm_obj_add(struct chsm_session *s, struct chsm_attrlist *attrs, const ch
     CHSM_ENSURE(o != NULL, CKR_HOST_MEMORY);
     o->attrs = *attrs;
     chsm_attrlist_init(attrs);
-    CHSM_GUARD(chsm_store_new_object_id(o->uid));
+    o->token = chsm_attrlist_get_bool(&o->attrs, CKA_TOKEN, false);
+    if (o->token)
+        CHSM_GUARD(chsm_store_new_object_id(o->uid));
+    else
+        session_object_id(o->uid);
     chsm_hex_encode(o->uid, CHSM_OBJECT_ID_LEN, o->uid_hex);
     CHSM_GUARD(chsm_attrlist_set(&o->attrs, CKA_UNIQUE_ID, o->uid_hex, 2 * CHSM_OBJECT_ID_LEN));
-    o->token = chsm_attrlist_get_bool(&o->attrs, CKA_TOKEN, false);
     o->is_private = chsm_attrlist_get_bool(&o->attrs, CKA_PRIVATE, false);
     o->secrets_loaded = true;
     /* The store MACs/seals a record under the MK only when given it (store.h, authenticated). */

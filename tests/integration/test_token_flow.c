@@ -100,6 +100,25 @@ static void test_objects(CK_SESSION_HANDLE s)
     /* CKA_UNIQUE_ID is read-only */
     CHECK_RV(F->C_SetAttributeValue(s, h, &uid2, 1), CKR_ATTRIBUTE_READ_ONLY);
 
+    /* session objects: ids are 32 hex digits and differ (prefix per C_Initialize + counter) */
+    {
+        CK_OBJECT_CLASS dcls = CKO_DATA;
+        CK_BBOOL ff = CK_FALSE;
+        CK_ATTRIBUTE dt[] = {{CKA_CLASS, &dcls, sizeof dcls}, {CKA_TOKEN, &ff, sizeof ff}};
+        CK_OBJECT_HANDLE sh[3];
+        char su[3][64];
+        for (int i = 0; i < 3; i++) {
+            CK_ATTRIBUTE q = {CKA_UNIQUE_ID, su[i], sizeof su[i]};
+            memset(su[i], 0, sizeof su[i]);
+            CHECK_RV(F->C_CreateObject(s, dt, 2, &sh[i]), CKR_OK);
+            CHECK_RV(F->C_GetAttributeValue(s, sh[i], &q, 1), CKR_OK);
+            CHECK(q.ulValueLen == 32 && strspn(su[i], "0123456789abcdef") == 32);
+        }
+        CHECK(strcmp(su[0], su[1]) != 0 && strcmp(su[1], su[2]) != 0 && strcmp(su[0], su[2]) != 0);
+        for (int i = 0; i < 3; i++)
+            CHECK_RV(F->C_DestroyObject(s, sh[i]), CKR_OK);
+    }
+
     /* destroy the copy */
     CHECK_RV(F->C_DestroyObject(s, h2), CKR_OK);
     CHECK(find_count(s, &by_app, 1, NULL) == 1);

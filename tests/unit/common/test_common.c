@@ -105,6 +105,35 @@ static void test_attrlist_sorted_replace_remove(void **state)
     chsm_attrlist_free(&c);
 }
 
+/* One-byte 0x00/0x01 values share constant bytes: replacing, removing, cloning and freeing them
+ * (and other one-byte values) must behave exactly like owned values (ASan catches a bad free). */
+static void test_attrlist_one_byte_values(void **state)
+{
+    (void)state;
+    struct chsm_attrlist l, c;
+    const uint8_t two = 2, one = 1;
+    chsm_attrlist_init(&l);
+    assert_int_equal(chsm_attrlist_set_bool(&l, CKA_SIGN, true), CKR_OK);
+    assert_int_equal(chsm_attrlist_set_bool(&l, CKA_VERIFY, false), CKR_OK);
+    assert_int_equal(chsm_attrlist_set(&l, CKA_VALUE, &two, 1), CKR_OK);
+    assert_true(chsm_attrlist_get_bool(&l, CKA_SIGN, false));
+    assert_false(chsm_attrlist_get_bool(&l, CKA_VERIFY, true));
+    assert_int_equal(chsm_attrlist_get(&l, CKA_VALUE)->value[0], 2);
+    assert_int_equal(chsm_attrlist_set(&l, CKA_VALUE, &one, 1), CKR_OK); /* owned -> shared */
+    assert_int_equal(chsm_attrlist_get(&l, CKA_VALUE)->value[0], 1);
+    assert_int_equal(chsm_attrlist_set_bool(&l, CKA_SIGN, false), CKR_OK); /* shared -> shared */
+    assert_false(chsm_attrlist_get_bool(&l, CKA_SIGN, true));
+    assert_int_equal(chsm_attrlist_set(&l, CKA_VERIFY, &two, 1), CKR_OK); /* shared -> owned */
+    assert_int_equal(chsm_attrlist_get(&l, CKA_VERIFY)->value[0], 2);
+    assert_int_equal(chsm_attrlist_clone(&c, &l), CKR_OK);
+    chsm_attrlist_remove(&l, CKA_VALUE);
+    assert_null(chsm_attrlist_get(&l, CKA_VALUE));
+    assert_int_equal(chsm_attrlist_get(&c, CKA_VALUE)->value[0], 1);
+    assert_false(chsm_attrlist_get_bool(&c, CKA_SIGN, true));
+    chsm_attrlist_free(&l);
+    chsm_attrlist_free(&c);
+}
+
 static void test_hex(void **state)
 {
     (void)state;
@@ -131,6 +160,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_le_encoding_is_fixed),  cmocka_unit_test(test_cursor_rejects_truncated_lv),
         cmocka_unit_test(test_secbuf_lifecycle),      cmocka_unit_test(test_attrlist_sorted_replace_remove),
+        cmocka_unit_test(test_attrlist_one_byte_values),
         cmocka_unit_test(test_hex),                   cmocka_unit_test(test_rv_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
