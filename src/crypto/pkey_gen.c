@@ -102,29 +102,36 @@ static void slot_put(const struct chsm_curve *cv, struct gen_slot *g)
     slot_free(g);
 }
 
-/* Q == d*G for a freshly generated EC key (public values compared; d stays in BN secure memory). */
+/*
+ * Q == d*G for a freshly generated EC key. The public point is compared as a
+ * point (EC_POINT_cmp works on the projective d*G, no inversion), after
+ * decoding the exact bytes we will export as CKA_EC_POINT (which checks them
+ * on the curve); d stays in BN secure memory.
+ */
 CHSM_MUST_CHECK static CK_RV ec_keypair_check(const EVP_PKEY *pk, struct gen_slot *g, uint8_t pub[2 * 66 + 1],
                                                size_t *pub_len_out)
 {
     CK_RV rv = CKR_OK;
     BIGNUM *d = NULL;
-    EC_POINT *q = NULL;
-    uint8_t again[2 * 66 + 1];
-    size_t pub_len = 0, again_len;
+    EC_POINT *q = NULL, *dg = NULL;
+    size_t pub_len = 0;
     CHSM_ENSURE(EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_PRIV_KEY, &d) == 1 &&
                     EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pub, 2 * 66 + 1, &pub_len) == 1,
                 CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "pairwise: key components"));
     BN_set_flags(d, BN_FLG_CONSTTIME);
     q = EC_POINT_new(g->group);
-    CHSM_ENSURE(q != NULL && EC_POINT_mul(g->group, q, d, NULL, NULL, g->bn) == 1,
+    dg = EC_POINT_new(g->group);
+    CHSM_ENSURE(q != NULL && dg != NULL && EC_POINT_mul(g->group, dg, d, NULL, NULL, g->bn) == 1,
                 CHSM_OSSL_ERR(CKR_FUNCTION_FAILED, "pairwise: d*G"));
-    again_len = EC_POINT_point2oct(g->group, q, POINT_CONVERSION_UNCOMPRESSED, again, sizeof(again), g->bn);
-    CHSM_ENSURE(again_len != 0 && again_len == pub_len && memcmp(again, pub, pub_len) == 0,
+    CHSM_ENSURE(pub_len > 0 && pub[0] == POINT_CONVERSION_UNCOMPRESSED &&
+                    EC_POINT_oct2point(g->group, q, pub, pub_len, g->bn) == 1 &&
+                    EC_POINT_cmp(g->group, q, dg, g->bn) == 0,
                 CHSM_ERR(CKR_FUNCTION_FAILED, CHSM_LAYER_CRYPTO, "pairwise consistency test failed"));
     *pub_len_out = pub_len;
 out:
     BN_clear_free(d);
     EC_POINT_free(q);
+    EC_POINT_clear_free(dg);
     return rv;
 }
 
