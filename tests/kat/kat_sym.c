@@ -92,16 +92,26 @@ static void finish_bad_case(struct tally *t, const struct tc *c, const char *mec
 }
 
 /* ---------------- AES-GCM ---------------- */
+/* The case's AES key as a session object, and its CK_GCM_PARAMS; false (failure tallied) if the key is refused. */
+static bool gcm_prepare(struct tally *t, struct tc *c, long tagbits, CK_OBJECT_HANDLE *k, CK_GCM_PARAMS *p)
+{
+    CK_RV rv = kat_secret(CKK_AES, c->key, c->keyn, k);
+    if (rv != CKR_OK) {
+        tally_fail(t, c->id, "CKM_AES_GCM", "C_CreateObject(AES %zu bytes) -> %s", c->keyn, kat_rv(rv));
+        return false;
+    }
+    *p = (CK_GCM_PARAMS){c->iv, (CK_ULONG)c->ivn, (CK_ULONG)c->ivn * 8, c->aad, (CK_ULONG)c->aadn, (CK_ULONG)tagbits};
+    return true;
+}
+
 static void gcm_case(struct tally *t, struct tc *c, long tagbits)
 {
     static const char *mech = "CKM_AES_GCM";
     CK_OBJECT_HANDLE k;
-    CK_RV rv = kat_secret(CKK_AES, c->key, c->keyn, &k);
-    if (rv != CKR_OK) {
-        tally_fail(t, c->id, mech, "C_CreateObject(AES %zu bytes) -> %s", c->keyn, kat_rv(rv));
+    CK_GCM_PARAMS p;
+    CK_RV rv;
+    if (!gcm_prepare(t, c, tagbits, &k, &p))
         return;
-    }
-    CK_GCM_PARAMS p = {c->iv, (CK_ULONG)c->ivn, (CK_ULONG)c->ivn * 8, c->aad, (CK_ULONG)c->aadn, (CK_ULONG)tagbits};
     CK_MECHANISM m = {CKM_AES_GCM, &p, sizeof p};
     size_t fulln = c->ctn + c->tagn, on;
     uint8_t *full = malloc(fulln + 1), *out = NULL;
@@ -143,12 +153,9 @@ static void gcm_refused_case(struct tally *t, struct tc *c, long tagbits)
 {
     static const char *mech = "CKM_AES_GCM";
     CK_OBJECT_HANDLE k;
-    CK_RV rv = kat_secret(CKK_AES, c->key, c->keyn, &k);
-    if (rv != CKR_OK) {
-        tally_fail(t, c->id, mech, "C_CreateObject(AES %zu bytes) -> %s", c->keyn, kat_rv(rv));
+    CK_GCM_PARAMS p;
+    if (!gcm_prepare(t, c, tagbits, &k, &p))
         return;
-    }
-    CK_GCM_PARAMS p = {c->iv, (CK_ULONG)c->ivn, (CK_ULONG)c->ivn * 8, c->aad, (CK_ULONG)c->aadn, (CK_ULONG)tagbits};
     CK_MECHANISM m = {CKM_AES_GCM, &p, sizeof p};
     CK_RV e = F->C_EncryptInit(K.s, &m, k), d = F->C_DecryptInit(K.s, &m, k);
     tally_invalid(t, e == CKR_MECHANISM_PARAM_INVALID && d == CKR_MECHANISM_PARAM_INVALID, c->id, mech,
