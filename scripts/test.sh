@@ -8,6 +8,8 @@
 #   5. big-endian portability: cross-build for s390x, run under qemu-user,
 #      restore x86-64 archives there and s390x archives here
 #      (scripts/test-bigendian.sh)
+#   6. Release (-O3) build: -O3 inlining finds warnings (-Werror) that
+#      RelWithDebInfo's -O2 does not, and Release is what a packager builds
 # Any missing test dependency is an error: nothing is skipped quietly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,4 +34,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 (cd build-asan && ctest --output-on-failure -j"$JOBS" --timeout 900 -L '^(unit|integration|kat|fuzz-replay|e2e|daemon)$')
 echo "== big-endian portability (s390x under qemu-user)"
 bash scripts/test-bigendian.sh
+echo "== Release (-O3) build, warnings are errors"
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-release -j"$JOBS"
 echo "== all test stages passed"

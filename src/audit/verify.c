@@ -73,17 +73,25 @@ static void printable(char *out, size_t cap, const char *s, size_t n)
     out[k] = '\0';
 }
 
+/* Copy into a fixed report field, cut at its size on purpose (snprintf would warn at -O3). */
+static void put_field(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static int bad(struct vstate *v, const char *file, uint64_t lineno, const char *expected, const char *found,
                const char *reason)
 {
     struct chsm_audit_verify_result *r = v->res;
     v->failed = true;
     r->ok = false;
-    snprintf(r->bad_file, sizeof(r->bad_file), "%s", file);
+    put_field(r->bad_file, sizeof(r->bad_file), file);
     r->bad_line = lineno;
-    snprintf(r->expected, sizeof(r->expected), "%s", expected);
-    snprintf(r->found, sizeof(r->found), "%s", found);
-    snprintf(r->reason, sizeof(r->reason), "%s", reason);
+    put_field(r->expected, sizeof(r->expected), expected);
+    put_field(r->found, sizeof(r->found), found);
+    put_field(r->reason, sizeof(r->reason), reason);
     return 1;
 }
 
