@@ -105,6 +105,26 @@ shutdown_grace_s = 5
     return path
 
 
+def wait_and_init_token(proc, x, log_path, label):
+    """Wait (up to 120 s) until the daemon answers HealthCheck, then initialise the token
+    with SO_PIN and give it USER_PIN."""
+    deadline = time.time() + 120
+    while True:
+        try:
+            x.health()
+            break
+        except grpc.RpcError:
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("craton-hsmd did not come up:\n" + read_text(log_path))
+            time.sleep(0.2)
+    x.init_token(SO_PIN, label)
+    s = x.open_session()
+    x.login(s, "so", SO_PIN)
+    x.init_pin(s, USER_PIN)
+    x.logout(s)
+    x.close_session(s)
+
+
 class DaemonE2E(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -129,21 +149,7 @@ class DaemonE2E(unittest.TestCase):
         cls.proc = subprocess.Popen([HSMD, "--config", cls.config], stdout=cls.log, stderr=subprocess.STDOUT,
                                     env=env)
         cls.a = cls.client("a")
-        deadline = time.time() + 120
-        while True:
-            try:
-                cls.a.health()
-                break
-            except grpc.RpcError:
-                if cls.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("craton-hsmd did not come up:\n" + read_text(cls.log_path))
-                time.sleep(0.2)
-        cls.a.init_token(SO_PIN, "e2e")
-        s = cls.a.open_session()
-        cls.a.login(s, "so", SO_PIN)
-        cls.a.init_pin(s, USER_PIN)
-        cls.a.logout(s)
-        cls.a.close_session(s)
+        wait_and_init_token(cls.proc, cls.a, cls.log_path, "e2e")
 
     @classmethod
     def tearDownClass(cls):
@@ -464,21 +470,7 @@ class DaemonPlaintextClients(unittest.TestCase):
         cls.proc = subprocess.Popen([HSMD, "--config", cfg], stdout=cls.log, stderr=subprocess.STDOUT,
                                     env=dict(os.environ, CRATON_HSM_LOG="info"))
         cls.x = cls.client()
-        deadline = time.time() + 120
-        while True:
-            try:
-                cls.x.health()
-                break
-            except grpc.RpcError:
-                if cls.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("craton-hsmd did not come up:\n" + read_text(cls.log_path))
-                time.sleep(0.2)
-        cls.x.init_token(SO_PIN, "plain")
-        s = cls.x.open_session()
-        cls.x.login(s, "so", SO_PIN)
-        cls.x.init_pin(s, USER_PIN)
-        cls.x.logout(s)
-        cls.x.close_session(s)
+        wait_and_init_token(cls.proc, cls.x, cls.log_path, "plain")
 
     @classmethod
     def tearDownClass(cls):
