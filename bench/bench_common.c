@@ -1,10 +1,15 @@
 #define _GNU_SOURCE
 #include "bench_common.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_SAMPLES 200000
 
@@ -110,4 +115,117 @@ void bench_print(const char *impl, const char *op, int threads, const struct ben
 {
     printf("RESULT %s %s %d %.1f %.2f %.2f\n", impl, op, threads, r->ops_per_s, r->p50_us, r->p99_us);
     fflush(stdout);
+}
+
+int bench_plan_opt(struct bench_plan *p, int c, const char *arg)
+{
+    switch (c) {
+    case 0x100: p->threads = arg; return 1;
+    case 0x101: p->seconds = atof(arg); return p->seconds > 0 ? 1 : -1;
+    case 0x102: p->only = arg; return 1;
+    case 0x103: p->slices = atoi(arg); return p->slices > 0 ? 1 : -1;
+    case 0x104: p->turn_in = arg; return 1;
+    case 0x105: p->turn_out = arg; return 1;
+    case 0x106: p->ready = arg; return 1;
+    case 0x107: p->settle_ms = atoi(arg); return p->settle_ms >= 0 ? 1 : -1;
+    default: return 0;
+    }
+}
+
+static int selected(const char *list, const char *name)
+{
+    if (list == NULL)
+        return 1;
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* FIFOs are opened read-write: the open never blocks and a write never meets a reader-less pipe. */
+struct turns {
+    int in, out;
+};
+
+static int turns_open(const struct bench_plan *p, struct turns *t)
+{
+    t->in = t->out = -1;
+    if (p->turn_in == NULL && p->turn_out == NULL && p->ready == NULL)
+        return 0;
+    if (p->turn_in == NULL || p->turn_out == NULL || p->ready == NULL) {
+        fprintf(stderr, "bench: --turn-in, --turn-out and --ready go together\n");
+        return -1;
+    }
+    t->in = open(p->turn_in, O_RDWR);
+    t->out = open(p->turn_out, O_RDWR);
+    int ready = open(p->ready, O_RDWR);
+    if (t->in < 0 || t->out < 0 || ready < 0 || write(ready, "r", 1) != 1) {
+        fprintf(stderr, "bench: turn FIFOs: %s\n", strerror(errno));
+        return -1;
+    }
+    close(ready);
+    return 0;
+}
+
+/* Waits at most 10 minutes: a partner that died must not hang the run. */
+static int turn_wait(const struct turns *t)
+{
+    if (t->in < 0)
+        return 0;
+    struct pollfd pf = {.fd = t->in, .events = POLLIN};
+    char b;
+    if (poll(&pf, 1, 600000) != 1 || read(t->in, &b, 1) != 1) {
+        fprintf(stderr, "bench: no turn within 10 minutes (a partner program failed?)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int turn_pass(const struct turns *t)
+{
+    if (t->out < 0 || write(t->out, "t", 1) == 1)
+        return 0;
+    fprintf(stderr, "bench: passing the turn: %s\n", strerror(errno));
+    return -1;
+}
+
+int bench_run_plan(const struct bench_plan *p, const struct bench_op *ops, const int *unavailable, size_t nops,
+                   void **ctxs, bench_prepare_fn prepare, void *prepare_arg)
+{
+    struct turns t;
+    if (turns_open(p, &t) != 0)
+        return 1;
+    int rc = 0;
+    for (size_t o = 0; o < nops; o++) {
+        if (!selected(p->only, ops[o].name))
+            continue;
+        for (int slice = 0; slice < p->slices; slice++) {
+            char buf[64];
+            snprintf(buf, sizeof(buf), "%s", p->threads);
+            char *save = NULL;
+            for (char *tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+                int nt = atoi(tok);
+                struct bench_result r;
+                if (turn_wait(&t) != 0)
+                    return 1;
+                if (unavailable != NULL && unavailable[o]) {
+                    /* skipped, but the turn still moves on */
+                } else if ((prepare != NULL && prepare(nt, prepare_arg) != 0) ||
+                           bench_run(ops[o].fn, ctxs, nt, p->seconds, &r) != 0) {
+                    fprintf(stderr, "%s: %s failed during the run\n", p->impl, ops[o].name);
+                    rc = 1;
+                } else {
+                    bench_print(p->impl, ops[o].name, nt, &r);
+                }
+                if (p->settle_ms > 0) {
+                    struct timespec ts = {p->settle_ms / 1000, (long)(p->settle_ms % 1000) * 1000000L};
+                    nanosleep(&ts, NULL);
+                }
+                if (turn_pass(&t) != 0)
+                    return 1;
+            }
+        }
+    }
+    return rc;
 }

@@ -24,4 +24,53 @@ int bench_run(bench_iter_fn fn, void **ctxs, int threads, double seconds, struct
 void bench_print(const char *impl, const char *op, int threads, const struct bench_result *r);
 uint64_t bench_now_ns(void);
 
+/*
+ * A run plan shared by the benchmark programs. Every selected operation is
+ * measured in `slices` slices of `seconds` each; within a slice every thread
+ * count is measured once (op1: slice1 1T 2T, slice2 1T 2T, ...; op2: ...).
+ *
+ * Interleaving (bench/run.sh, bench/audit/run.sh): several programs run at
+ * once and take turns through FIFOs, so each measurement of one program sits
+ * next to the same measurement of the others. A program reads one byte from
+ * turn_in before each measurement and writes one byte to turn_out after it;
+ * it writes one byte to `ready` when its set-up is done. On this shared,
+ * noisy machine, measurements taken seconds apart are comparable, while
+ * measurements minutes apart can differ by 50 %.
+ */
+struct bench_op {
+    const char *name;
+    bench_iter_fn fn;
+};
+
+struct bench_plan {
+    const char *impl;
+    const char *only;    /* comma-separated op names; NULL = all */
+    const char *threads; /* "1,2" */
+    double seconds;
+    int slices;
+    const char *turn_in, *turn_out, *ready; /* FIFOs; NULL = no turn-taking */
+    int settle_ms; /* idle time after each measurement before the turn passes (background work drains) */
+};
+
+#define BENCH_PLAN_DEFAULTS {.impl = "module", .threads = "1,2", .seconds = 2.0, .slices = 1}
+/* getopt_long entries for the plan's options (values 0x100..0x107); end the caller's table with them. */
+#define BENCH_PLAN_OPTIONS                                                                                   \
+    {"threads", 1, 0, 0x100}, {"seconds", 1, 0, 0x101}, {"ops", 1, 0, 0x102}, {"slices", 1, 0, 0x103},      \
+        {"turn-in", 1, 0, 0x104}, {"turn-out", 1, 0, 0x105}, {"ready", 1, 0, 0x106}, {"settle-ms", 1, 0, 0x107}
+#define BENCH_PLAN_USAGE                                                                                     \
+    "[--threads 1,2] [--seconds S] [--slices N] [--ops a,b] [--turn-in F --turn-out F --ready F] [--settle-ms M]"
+/* Apply option c (from BENCH_PLAN_OPTIONS); 1 if it was one of them, -1 if its value is bad, 0 otherwise. */
+int bench_plan_opt(struct bench_plan *p, int c, const char *arg);
+
+/* Called before each measurement with the thread count (e.g. to open sessions); non-zero = failure. */
+typedef int (*bench_prepare_fn)(int threads, void *arg);
+
+/*
+ * Run the plan over ops (unavailable[i] != 0 skips op i but still takes its
+ * turns, so interleaved programs stay in step) and print one RESULT line per
+ * measurement. Returns 0 when every measurement succeeded.
+ */
+int bench_run_plan(const struct bench_plan *p, const struct bench_op *ops, const int *unavailable, size_t nops,
+                   void **ctxs, bench_prepare_fn prepare, void *prepare_arg);
+
 #endif

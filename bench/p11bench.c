@@ -4,7 +4,8 @@
  * session per thread. Prints RESULT lines (see bench_common.h).
  *
  *   p11bench --module PATH --impl NAME --pin USERPIN [--token-label L | --slot N]
- *            [--init SOPIN] [--threads 1,2] [--seconds S] [--ops op1,op2,...]
+ *            [--init SOPIN] [--threads 1,2] [--seconds S] [--slices N] [--ops op1,op2,...]
+ *            [--turn-in F --turn-out F --ready F]   (bench_common.h, struct bench_plan)
  *
  * --init initialises the token in the chosen slot with SOPIN and sets the
  * user PIN first (for modules whose token is not yet set up).
@@ -229,22 +230,17 @@ static int it_p256_keygen(void *c)
     return (p11->C_DestroyObject(T(c)->s, pub) | p11->C_DestroyObject(T(c)->s, priv)) != CKR_OK;
 }
 
-struct op {
-    const char *name;
-    bench_iter_fn fn;
-    int needs_ed;
-};
-static const struct op ops[] = {
-    {"rsa2048_pkcs1_sign", it_rsa_pkcs_sign, 0}, {"rsa2048_pkcs1_verify", it_rsa_pkcs_verify, 0},
-    {"rsa2048_pss_sign", it_rsa_pss_sign, 0},    {"rsa2048_pss_verify", it_rsa_pss_verify, 0},
-    {"ecdsa_p256_sign", it_p256_sign, 0},        {"ecdsa_p256_verify", it_p256_verify, 0},
-    {"ecdsa_p384_sign", it_p384_sign, 0},        {"ecdsa_p384_verify", it_p384_verify, 0},
-    {"ed25519_sign", it_ed_sign, 1},             {"ed25519_verify", it_ed_verify, 1},
-    {"sha256_4k", it_sha256_4k, 0},              {"aes256_gcm_enc_4k", it_gcm_enc_4k, 0},
-    {"aes256_gcm_dec_4k", it_gcm_dec_4k, 0},     {"aes256_cbcpad_enc_4k", it_cbcpad_enc_4k, 0},
-    {"hmac_sha256_64", it_hmac_64, 0},           {"aes256_gcm_enc_64", it_gcm_enc_64, 0},
-    {"random_32", it_random_32, 0},              {"aes256_keygen", it_aes_keygen, 0},
-    {"ec_p256_keygen", it_p256_keygen, 0},
+static const struct bench_op ops[] = {
+    {"rsa2048_pkcs1_sign", it_rsa_pkcs_sign}, {"rsa2048_pkcs1_verify", it_rsa_pkcs_verify},
+    {"rsa2048_pss_sign", it_rsa_pss_sign},    {"rsa2048_pss_verify", it_rsa_pss_verify},
+    {"ecdsa_p256_sign", it_p256_sign},        {"ecdsa_p256_verify", it_p256_verify},
+    {"ecdsa_p384_sign", it_p384_sign},        {"ecdsa_p384_verify", it_p384_verify},
+    {"ed25519_sign", it_ed_sign},             {"ed25519_verify", it_ed_verify},
+    {"sha256_4k", it_sha256_4k},              {"aes256_gcm_enc_4k", it_gcm_enc_4k},
+    {"aes256_gcm_dec_4k", it_gcm_dec_4k},     {"aes256_cbcpad_enc_4k", it_cbcpad_enc_4k},
+    {"hmac_sha256_64", it_hmac_64},           {"aes256_gcm_enc_64", it_gcm_enc_64},
+    {"random_32", it_random_32},              {"aes256_keygen", it_aes_keygen},
+    {"ec_p256_keygen", it_p256_keygen},
 };
 
 static void load_module(const char *path)
@@ -333,46 +329,43 @@ static void setup_keys(CK_SESSION_HANDLE s)
     CK(p11->C_Encrypt(s, data4k, sizeof(data4k), gcm_ct4k, &gcm_ct4k_len));
 }
 
-static int selected(const char *list, const char *name)
+/* Sessions for the measurement's threads are opened once and kept. */
+static int open_sessions(int threads, void *arg)
 {
-    if (list == NULL)
-        return 1;
-    size_t n = strlen(name);
-    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
-        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+    struct tctx *tc = arg;
+    for (int i = 0; i < threads; i++)
+        if (tc[i].s == CK_INVALID_HANDLE && p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+                                                                &tc[i].s) != CKR_OK)
             return 1;
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    const char *module = NULL, *impl = "module", *label = NULL, *init_so = NULL, *only = NULL;
-    const char *threads_arg = "1,2";
-    double seconds = 2.0;
+    const char *module = NULL, *label = NULL, *init_so = NULL;
+    struct bench_plan plan = BENCH_PLAN_DEFAULTS;
     long slot_arg = -1;
     static const struct option lo[] = {
         {"module", 1, 0, 'm'}, {"impl", 1, 0, 'i'},    {"pin", 1, 0, 'p'},     {"token-label", 1, 0, 'l'},
-        {"slot", 1, 0, 's'},   {"init", 1, 0, 'I'},    {"threads", 1, 0, 't'}, {"seconds", 1, 0, 'S'},
-        {"ops", 1, 0, 'o'},    {0, 0, 0, 0},
+        {"slot", 1, 0, 's'},   {"init", 1, 0, 'I'},    BENCH_PLAN_OPTIONS,     {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 'm': module = optarg; break;
-        case 'i': impl = optarg; break;
+        case 'i': plan.impl = optarg; break;
         case 'p': user_pin = optarg; break;
         case 'l': label = optarg; break;
         case 's': slot_arg = atol(optarg); break;
         case 'I': init_so = optarg; break;
-        case 't': threads_arg = optarg; break;
-        case 'S': seconds = atof(optarg); break;
-        case 'o': only = optarg; break;
-        default: return 2;
+        default:
+            if (bench_plan_opt(&plan, c, optarg) != 1)
+                return 2;
         }
     }
     if (module == NULL || user_pin == NULL) {
         fprintf(stderr, "usage: p11bench --module PATH --pin USERPIN [--impl NAME] [--token-label L|--slot N] "
-                        "[--init SOPIN] [--threads 1,2] [--seconds S] [--ops a,b]\n");
+                        "[--init SOPIN] " BENCH_PLAN_USAGE "\n");
         return 2;
     }
     load_module(module);
@@ -401,26 +394,10 @@ int main(int argc, char **argv)
         tc[i].s = CK_INVALID_HANDLE;
         ctxs[i] = &tc[i];
     }
-    int rc = 0;
-    for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
-        if (!selected(only, ops[o].name) || (ops[o].needs_ed && !have_ed))
-            continue;
-        char buf[64];
-        snprintf(buf, sizeof(buf), "%s", threads_arg);
-        for (char *tok = strtok(buf, ","); tok != NULL; tok = strtok(NULL, ",")) {
-            int nt = atoi(tok);
-            for (int i = 0; i < nt; i++)
-                if (tc[i].s == CK_INVALID_HANDLE)
-                    CK(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &tc[i].s));
-            struct bench_result r;
-            if (bench_run(ops[o].fn, ctxs, nt, seconds, &r) != 0) {
-                fprintf(stderr, "p11bench: %s failed during the run\n", ops[o].name);
-                rc = 1;
-                continue;
-            }
-            bench_print(impl, ops[o].name, nt, &r);
-        }
-    }
+    int unavailable[sizeof(ops) / sizeof(ops[0])];
+    for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
+        unavailable[o] = strncmp(ops[o].name, "ed25519", 7) == 0 && !have_ed;
+    int rc = bench_run_plan(&plan, ops, unavailable, sizeof(ops) / sizeof(ops[0]), ctxs, open_sessions, tc);
     p11->C_Finalize(NULL);
     return rc;
 }

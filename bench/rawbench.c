@@ -3,7 +3,8 @@
  * context per iteration, keys prepared once), straight on OpenSSL 3 with no
  * PKCS#11 in between. It is the baseline for the "ours ÷ raw" ratios.
  *
- *   rawbench [--threads 1,2] [--seconds S] [--ops a,b]
+ *   rawbench [--threads 1,2] [--seconds S] [--slices N] [--ops a,b] [--turn-in F --turn-out F --ready F]
+ * (options: bench_common.h, struct bench_plan)
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -199,11 +200,7 @@ static int it_p256_keygen(void *c)
     return k == NULL;
 }
 
-struct op {
-    const char *name;
-    bench_iter_fn fn;
-};
-static const struct op ops[] = {
+static const struct bench_op ops[] = {
     {"rsa2048_pkcs1_sign", it_rsa_pkcs_sign}, {"rsa2048_pkcs1_verify", it_rsa_pkcs_verify},
     {"rsa2048_pss_sign", it_rsa_pss_sign},    {"rsa2048_pss_verify", it_rsa_pss_verify},
     {"ecdsa_p256_sign", it_p256_sign},        {"ecdsa_p256_verify", it_p256_verify},
@@ -216,30 +213,19 @@ static const struct op ops[] = {
     {"ec_p256_keygen", it_p256_keygen},
 };
 
-static int selected(const char *list, const char *name)
-{
-    if (list == NULL)
-        return 1;
-    size_t n = strlen(name);
-    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
-        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
-            return 1;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    const char *threads_arg = "1,2", *only = NULL;
-    double seconds = 2.0;
-    static const struct option lo[] = {
-        {"threads", 1, 0, 't'}, {"seconds", 1, 0, 'S'}, {"ops", 1, 0, 'o'}, {0, 0, 0, 0}};
+    struct bench_plan plan = BENCH_PLAN_DEFAULTS;
+    plan.impl = "raw";
+    static const struct option lo[] = {BENCH_PLAN_OPTIONS, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
-        case 't': threads_arg = optarg; break;
-        case 'S': seconds = atof(optarg); break;
-        case 'o': only = optarg; break;
-        default: return 2;
+        default:
+            if (bench_plan_opt(&plan, c, optarg) != 1) {
+                fprintf(stderr, "usage: rawbench " BENCH_PLAN_USAGE "\n");
+                return 2;
+            }
         }
     }
     for (size_t i = 0; i < sizeof(data4k); i++)
@@ -282,22 +268,6 @@ int main(int argc, char **argv)
     void *ctxs[64];
     for (int i = 0; i < 64; i++)
         ctxs[i] = &tc[i];
-    int rc = 0;
-    for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
-        if (!selected(only, ops[o].name))
-            continue;
-        char buf[64];
-        snprintf(buf, sizeof(buf), "%s", threads_arg);
-        for (char *tok = strtok(buf, ","); tok != NULL; tok = strtok(NULL, ",")) {
-            struct bench_result r;
-            int nt = atoi(tok);
-            if (bench_run(ops[o].fn, ctxs, nt, seconds, &r) != 0) {
-                fprintf(stderr, "rawbench: %s failed\n", ops[o].name);
-                rc = 1;
-                continue;
-            }
-            bench_print("raw", ops[o].name, nt, &r);
-        }
-    }
+    int rc = bench_run_plan(&plan, ops, NULL, sizeof(ops) / sizeof(ops[0]), ctxs, NULL, NULL);
     return rc;
 }
