@@ -33,6 +33,15 @@ void chsm_attrlist_free(struct chsm_attrlist *l);
 /* Insert or replace. CKR_HOST_MEMORY on failure (the list is unchanged). */
 CHSM_MUST_CHECK CK_RV chsm_attrlist_set(struct chsm_attrlist *l, CK_ATTRIBUTE_TYPE type, const void *value,
                                         size_t len);
+/* Make room for n entries in all (building a list of known size costs one allocation). */
+CHSM_MUST_CHECK CK_RV chsm_attrlist_reserve(struct chsm_attrlist *l, size_t n);
+/*
+ * Insert or replace type with a fresh zeroed secure value of len (> 0) bytes
+ * and hand back a pointer to fill it in place (e.g. a generated key, which
+ * then never exists outside the list). Valid until the list next changes.
+ */
+CHSM_MUST_CHECK CK_RV chsm_attrlist_set_uninit(struct chsm_attrlist *l, CK_ATTRIBUTE_TYPE type, size_t len,
+                                               uint8_t **out);
 CHSM_MUST_CHECK CK_RV chsm_attrlist_set_bool(struct chsm_attrlist *l, CK_ATTRIBUTE_TYPE type, bool v);
 /* CK_ULONG values are stored as 8-byte little-endian, never as host CK_ULONG bytes. */
 CHSM_MUST_CHECK CK_RV chsm_attrlist_set_ulong(struct chsm_attrlist *l, CK_ATTRIBUTE_TYPE type, uint64_t v);

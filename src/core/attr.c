@@ -9,6 +9,8 @@
  * Unknown types are CKR_ATTRIBUTE_TYPE_INVALID; a wrong length for a
  * fixed-size type is CKR_ATTRIBUTE_VALUE_INVALID (base spec 5.7).
  */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -86,15 +88,38 @@ static const struct attr_def defs[] = {
     {CKA_UNIQUE_ID, CHSM_AK_BYTES},
 };
 
+/* defs[] by type for a binary search (every template attribute is looked up), built once. */
+static const struct attr_def *defs_by_type[CHSM_ARRAY_LEN(defs)];
+static pthread_once_t defs_once = PTHREAD_ONCE_INIT;
+
+static int def_cmp(const void *a, const void *b)
+{
+    CK_ATTRIBUTE_TYPE x = (*(const struct attr_def *const *)a)->type, y = (*(const struct attr_def *const *)b)->type;
+    return x < y ? -1 : x > y;
+}
+
+static void defs_sort(void)
+{
+    for (size_t i = 0; i < CHSM_ARRAY_LEN(defs); i++)
+        defs_by_type[i] = &defs[i];
+    qsort(defs_by_type, CHSM_ARRAY_LEN(defs_by_type), sizeof(defs_by_type[0]), def_cmp);
+}
+
 bool chsm_attr_kind(CK_ATTRIBUTE_TYPE t, enum chsm_attr_kind *kind)
 {
-    for (size_t i = 0; i < CHSM_ARRAY_LEN(defs); i++) {
-        if (defs[i].type == t) {
-            *kind = defs[i].kind;
-            return true;
-        }
+    (void)pthread_once(&defs_once, defs_sort);
+    size_t lo = 0, hi = CHSM_ARRAY_LEN(defs_by_type);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (defs_by_type[mid]->type < t)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return false;
+    if (lo == CHSM_ARRAY_LEN(defs_by_type) || defs_by_type[lo]->type != t)
+        return false;
+    *kind = defs_by_type[lo]->kind;
+    return true;
 }
 
 static CK_RV encode_template(const CK_ATTRIBUTE *nested, size_t n, struct chsm_buf *out)
@@ -175,6 +200,9 @@ CK_RV chsm_template_to_list(const CK_ATTRIBUTE *t, CK_ULONG n, struct chsm_attrl
     CK_RV rv = CKR_OK;
     chsm_attrlist_init(out);
     CHSM_ENSURE(t != NULL || n == 0, CKR_ARGUMENTS_BAD);
+    /* + CKA_CLASS / CKA_KEY_TYPE / CKA_VALUE that the generate paths add. */
+    if (n > 0 && n < 4096)
+        CHSM_GUARD(chsm_attrlist_reserve(out, (size_t)n + 4));
     for (CK_ULONG i = 0; i < n; i++) {
         /* A template naming one attribute twice with different values is inconsistent. */
         const struct chsm_attr *prev = chsm_attrlist_get(out, t[i].type);

@@ -62,6 +62,8 @@ struct chsm_object {
     struct chsm_object *prev, *next; /* slot list */
     /* Parsed asymmetric key (keycache.c): built once, shared by readers, dropped when attrs change. */
     _Atomic(struct chsm_pkey *) pkey;
+    /* In the tables but not yet audited (chsm_obj_add_session): invisible to every session. */
+    atomic_bool pending;
 };
 
 /* ---- slots ---- */
@@ -258,6 +260,16 @@ CHSM_MUST_CHECK CK_RV chsm_slot_get(CK_SLOT_ID id, struct chsm_slot **out);
 /* Audit one event; CKR_DEVICE_ERROR when the log refused a state change. */
 CHSM_MUST_CHECK CK_RV chsm_core_audit(const char *event, int64_t slot, uint64_t session, CK_USER_TYPE user,
                                       const struct chsm_object *obj, const char *mech, CK_RV result);
+/* What the audit log says about an object, copied so it can be logged after the module lock is gone. */
+struct chsm_obj_note {
+    char uid_hex[2 * CHSM_OBJECT_ID_LEN + 1];
+    char label[129];
+    bool has_label;
+    bool token;
+};
+void chsm_obj_note_of(const struct chsm_object *o, struct chsm_obj_note *n);
+CHSM_MUST_CHECK CK_RV chsm_core_audit_note(const char *event, int64_t slot, uint64_t session, CK_USER_TYPE user,
+                                           const struct chsm_obj_note *obj, const char *mech, CK_RV result);
 enum chsm_audit_user chsm_audit_user_of(CK_USER_TYPE u);
 
 /* app.c */
@@ -309,6 +321,14 @@ CHSM_MUST_CHECK CK_RV chsm_obj_write_checks(const struct chsm_session *s, const 
 CHSM_MUST_CHECK CK_RV chsm_obj_session_ids_init(void);
 CHSM_MUST_CHECK CK_RV chsm_obj_add(struct chsm_session *s, struct chsm_attrlist *attrs, const char *event,
                                    const char *mech, CK_OBJECT_HANDLE *ph);
+/*
+ * Session objects of one generate call (n <= 2, attrs[i] taken; pk, if any, cached on each): the
+ * module write lock covers only the table inserts; the objects stay invisible (pending) until their
+ * audit entries are queued, so no entry about them can precede the creation entry. Caller holds no lock.
+ */
+CHSM_MUST_CHECK CK_RV chsm_obj_add_session(struct chsm_session *s, struct chsm_attrlist *const *attrs, size_t n,
+                                           const char *event, const char *mech, struct chsm_pkey *pk,
+                                           CK_OBJECT_HANDLE *ph);
 /* Undo chsm_obj_add of a handle (rollback of the first half of a key pair; module write lock held). */
 void chsm_obj_remove(struct chsm_session *s, CK_OBJECT_HANDLE h);
 void chsm_objects_drop_session(CK_SESSION_HANDLE h);

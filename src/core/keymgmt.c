@@ -41,7 +41,7 @@ static CK_RV gen_mech(CK_MECHANISM_PTR m, CK_FLAGS need)
     return CKR_OK;
 }
 
-/* Insert the made objects under the module write lock (pub may be NULL). */
+/* Insert the made objects (pub may be NULL). */
 static CK_RV insert(struct chsm_session *s, struct chsm_attrlist *pub, struct chsm_attrlist *priv,
                     struct chsm_pkey *pk, const char *event, CK_MECHANISM_TYPE mech, CK_OBJECT_HANDLE *ph_pub,
                     CK_OBJECT_HANDLE *ph_priv)
@@ -49,9 +49,21 @@ static CK_RV insert(struct chsm_session *s, struct chsm_attrlist *pub, struct ch
     CK_RV rv = CKR_OK;
     CK_OBJECT_HANDLE hp = 0;
     bool locked = false;
-    /* Session objects never touch the store: only token keys need the slot cache current. */
-    if (chsm_attrlist_get_bool(priv, CKA_TOKEN, false) || (pub != NULL && chsm_attrlist_get_bool(pub, CKA_TOKEN, false)))
-        CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
+    bool token = chsm_attrlist_get_bool(priv, CKA_TOKEN, false) ||
+                 (pub != NULL && chsm_attrlist_get_bool(pub, CKA_TOKEN, false));
+    if (!token) {
+        /* Session keys never touch the store: the write lock covers only the table inserts. */
+        struct chsm_attrlist *const both[2] = {pub != NULL ? pub : priv, priv};
+        CK_OBJECT_HANDLE h[2] = {0, 0};
+        size_t n = pub != NULL ? 2 : 1;
+        CHSM_GUARD(chsm_obj_add_session(s, both, n, event, chsm_mech_name(mech), pk, h));
+        *ph_priv = h[n - 1];
+        if (ph_pub != NULL)
+            *ph_pub = h[0];
+        goto out;
+    }
+    /* Token keys: only they need the slot cache current; the store write happens under the lock. */
+    CHSM_GUARD(chsm_cache_sync(&chsm_g.slots[s->slot]));
     chsm_wrlock();
     locked = true;
     if (pub != NULL)
@@ -81,10 +93,10 @@ out:
     return rv;
 }
 
-static CK_RV secret_value(CK_MECHANISM_TYPE mech, struct chsm_attrlist *t)
+/* The secret's length from the template (CKA_VALUE_LEN, required). */
+static CK_RV secret_len(CK_MECHANISM_TYPE mech, const struct chsm_attrlist *t, size_t *out)
 {
     CK_RV rv = CKR_OK;
-    struct chsm_secbuf v = {0};
     CHSM_ENSURE(chsm_attrlist_has(t, CKA_VALUE_LEN),
                 CHSM_ERR(CKR_TEMPLATE_INCOMPLETE, "core", "CKA_VALUE_LEN is required"));
     uint64_t len = chsm_attrlist_get_ulong(t, CKA_VALUE_LEN, 0);
@@ -93,11 +105,19 @@ static CK_RV secret_value(CK_MECHANISM_TYPE mech, struct chsm_attrlist *t)
                     CHSM_ERR(CKR_ATTRIBUTE_VALUE_INVALID, "core", "AES keys are 16, 24 or 32 bytes"));
     else
         CHSM_ENSURE(len >= 1 && len <= 512, CHSM_ERR(CKR_ATTRIBUTE_VALUE_INVALID, "core", "secret length 1..512"));
-    CHSM_GUARD(chsm_secbuf_alloc(&v, (size_t)len));
-    CHSM_GUARD(chsm_rand_bytes(v.data, v.len));
-    CHSM_GUARD(chsm_attrlist_set(t, CKA_VALUE, v.data, v.len));
+    *out = (size_t)len;
 out:
-    chsm_secbuf_free(&v);
+    return rv;
+}
+
+/* CKA_VALUE drawn straight into the object's list: the key never exists in another buffer. */
+static CK_RV secret_value(struct chsm_attrlist *attrs, size_t len)
+{
+    CK_RV rv = CKR_OK;
+    uint8_t *v = NULL;
+    CHSM_GUARD(chsm_attrlist_set_uninit(attrs, CKA_VALUE, len, &v));
+    CHSM_GUARD(chsm_rand_bytes(v, len));
+out:
     return rv;
 }
 
@@ -116,9 +136,11 @@ CK_RV chsm_core_GenerateKey(struct chsm_app *app, CK_SESSION_HANDLE hSession, CK
     CHSM_GUARD(chsm_template_to_list(pTemplate, ulCount, &t));
     CK_KEY_TYPE kt = pMechanism->mechanism == CKM_AES_KEY_GEN ? CKK_AES : CKK_GENERIC_SECRET;
     CHSM_GUARD(fix_class_type(&t, CKO_SECRET_KEY, kt));
-    CHSM_GUARD(secret_value(pMechanism->mechanism, &t));
+    size_t len = 0;
+    CHSM_GUARD(secret_len(pMechanism->mechanism, &t, &len));
     CHSM_GUARD(chsm_policy_create(&t, CHSM_CREATE_GENERATE, &attrs));
     CHSM_GUARD(chsm_attrlist_set_ulong(&attrs, CKA_KEY_GEN_MECHANISM, pMechanism->mechanism));
+    CHSM_GUARD(secret_value(&attrs, len));
     CHSM_GUARD(insert(s, NULL, &attrs, NULL, "key_generate", pMechanism->mechanism, NULL, phKey));
 out:
     chsm_attrlist_free(&t);

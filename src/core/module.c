@@ -53,13 +53,28 @@ static atomic_uint next_shard;
 /* This thread's shard (-1: not yet picked) and whether it holds the lock in write mode. */
 static _Thread_local int t_shard = -1;
 static _Thread_local bool t_writer;
+static _Thread_local size_t t_wr_shards; /* how many shards this writer holds (0..n-1) */
 
-/* Threads take shards round robin, so up to CHSM_LOCK_SHARDS threads never share one. */
+/*
+ * Threads take shards round robin, so up to CHSM_LOCK_SHARDS threads never share one. A writer
+ * locks only the shards handed out so far (a process with two threads pays two, not eight): it
+ * holds shard 0 while it reads next_shard, and a thread takes its shard number under shard 0 in
+ * read mode, so every writer either sees the new number or finished before it was taken.
+ */
 static pthread_rwlock_t *my_shard(void)
 {
-    if (t_shard < 0)
+    if (t_shard < 0) {
+        (void)pthread_rwlock_rdlock(&shards[0].l);
         t_shard = (int)(atomic_fetch_add(&next_shard, 1) % CHSM_LOCK_SHARDS);
+        (void)pthread_rwlock_unlock(&shards[0].l);
+    }
     return &shards[t_shard].l;
+}
+
+static size_t shards_in_use(void)
+{
+    unsigned n = atomic_load(&next_shard);
+    return n < CHSM_LOCK_SHARDS ? (n == 0 ? 1 : n) : CHSM_LOCK_SHARDS;
 }
 
 void chsm_rdlock(void)
@@ -68,8 +83,11 @@ void chsm_rdlock(void)
 }
 void chsm_wrlock(void)
 {
-    for (size_t i = 0; i < CHSM_LOCK_SHARDS; i++)
+    (void)pthread_rwlock_wrlock(&shards[0].l);
+    size_t n = shards_in_use();
+    for (size_t i = 1; i < n; i++)
         (void)pthread_rwlock_wrlock(&shards[i].l);
+    t_wr_shards = n;
     t_writer = true;
 }
 void chsm_unlock(void)
@@ -79,7 +97,7 @@ void chsm_unlock(void)
         return;
     }
     t_writer = false;
-    for (size_t i = CHSM_LOCK_SHARDS; i-- > 0;)
+    for (size_t i = t_wr_shards; i-- > 0;)
         (void)pthread_rwlock_unlock(&shards[i].l);
 }
 
@@ -134,22 +152,28 @@ enum chsm_audit_user chsm_audit_user_of(CK_USER_TYPE u)
     return CHSM_AUDIT_USER_PUBLIC;
 }
 
-CK_RV chsm_core_audit(const char *event, int64_t slot, uint64_t session, CK_USER_TYPE user,
-                      const struct chsm_object *obj, const char *mech, CK_RV result)
+void chsm_obj_note_of(const struct chsm_object *o, struct chsm_obj_note *n)
+{
+    memcpy(n->uid_hex, o->uid_hex, sizeof(n->uid_hex));
+    n->has_label = chsm_attrlist_get(&o->attrs, CKA_LABEL) != NULL;
+    n->label[0] = '\0';
+    if (n->has_label)
+        chsm_obj_label(o, n->label, sizeof(n->label));
+    n->token = o->token;
+}
+
+CK_RV chsm_core_audit_note(const char *event, int64_t slot, uint64_t session, CK_USER_TYPE user,
+                           const struct chsm_obj_note *obj, const char *mech, CK_RV result)
 {
     if (chsm_g.audit == NULL)
         return CKR_OK;
-    const struct chsm_attr *label = obj ? chsm_attrlist_get(&obj->attrs, CKA_LABEL) : NULL;
-    char lbuf[129] = "";
-    if (obj != NULL)
-        chsm_obj_label(obj, lbuf, sizeof(lbuf));
     struct chsm_audit_event ev = {
         .event = event,
         .slot = slot,
         .session = session,
         .user = chsm_audit_user_of(user),
         .object_id = obj ? obj->uid_hex : NULL,
-        .object_label = label ? lbuf : NULL,
+        .object_label = obj && obj->has_label ? obj->label : NULL,
         .mechanism = mech,
         .result = result,
         .detail = NULL,
@@ -162,6 +186,17 @@ CK_RV chsm_core_audit(const char *event, int64_t slot, uint64_t session, CK_USER
         return CKR_DEVICE_ERROR;
     }
     return CKR_OK;
+}
+
+CK_RV chsm_core_audit(const char *event, int64_t slot, uint64_t session, CK_USER_TYPE user,
+                      const struct chsm_object *obj, const char *mech, CK_RV result)
+{
+    if (chsm_g.audit == NULL)
+        return CKR_OK;
+    struct chsm_obj_note note;
+    if (obj != NULL)
+        chsm_obj_note_of(obj, &note);
+    return chsm_core_audit_note(event, slot, session, user, obj ? &note : NULL, mech, result);
 }
 
 /* ---- config copy ---- */

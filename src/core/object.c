@@ -15,6 +15,8 @@
 
 bool chsm_obj_visible(const struct chsm_session *s, const struct chsm_object *o)
 {
+    if (atomic_load_explicit(&o->pending, memory_order_acquire))
+        return false;
     if (o->slot != s->slot)
         return false;
     if (!o->token && o->app != s->app)
@@ -134,13 +136,12 @@ static const struct chsm_secbuf *slot_mk(const struct chsm_slot *sl)
     return sl->mk.data != NULL ? &sl->mk : NULL;
 }
 
-CK_RV chsm_obj_add(struct chsm_session *s, struct chsm_attrlist *attrs, const char *event, const char *mech,
-                   CK_OBJECT_HANDLE *ph)
+/* A new object from attrs (taken), in no table yet: id, CKA_UNIQUE_ID, handle (session objects). */
+static CK_RV obj_new(struct chsm_session *s, struct chsm_attrlist *attrs, struct chsm_object **out)
 {
     CK_RV rv = CKR_OK;
     struct chsm_slot *sl = &chsm_g.slots[s->slot];
     struct chsm_object *o = calloc(1, sizeof(*o));
-    bool stored = false;
     CHSM_ENSURE(o != NULL, CKR_HOST_MEMORY);
     o->attrs = *attrs;
     chsm_attrlist_init(attrs);
@@ -155,15 +156,31 @@ CK_RV chsm_obj_add(struct chsm_session *s, struct chsm_attrlist *attrs, const ch
     o->secrets_loaded = true;
     /* The store MACs/seals a record under the MK only when given it (store.h, authenticated). */
     o->authenticated = !o->token || slot_mk(sl) != NULL;
+    if (!o->token) {
+        o->h = chsm_new_handle();
+        o->app = s->app;
+        o->session = s->h;
+    }
+    *out = o;
+    o = NULL;
+out:
+    chsm_obj_free(o);
+    return rv;
+}
+
+CK_RV chsm_obj_add(struct chsm_session *s, struct chsm_attrlist *attrs, const char *event, const char *mech,
+                   CK_OBJECT_HANDLE *ph)
+{
+    CK_RV rv = CKR_OK;
+    struct chsm_slot *sl = &chsm_g.slots[s->slot];
+    struct chsm_object *o = NULL;
+    bool stored = false;
+    CHSM_GUARD(obj_new(s, attrs, &o));
     if (o->token) {
         bool fresh = false;
         CHSM_GUARD(chsm_store_object_put(chsm_g.store, sl->id, slot_mk(sl), o->uid, &o->attrs, NULL));
         stored = true;
         o->h = chsm_uid_handle(sl, o->uid, &fresh);
-    } else {
-        o->h = chsm_new_handle();
-        o->app = s->app;
-        o->session = s->h;
     }
     CHSM_GUARD(chsm_obj_insert(sl, o));
     rv = chsm_core_audit(event, sl->id, s->h, s->app->login[sl->id], o, mech, CKR_OK);
@@ -178,6 +195,84 @@ out:
         if (stored && chsm_store_object_delete(chsm_g.store, sl->id, o->uid) != CKR_OK)
             chsm_log_err(CHSM_LOG_ERROR, "roll back object write");
         chsm_obj_free(o);
+    }
+    return rv;
+}
+
+/* Unlink and free the objects of these handles that are still there (module write lock held by the caller). */
+static void remove_handles(struct chsm_slot *sl, const CK_OBJECT_HANDLE *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct chsm_object *o = h[i] != 0 ? chsm_hmap_get(&chsm_g.objects, h[i]) : NULL;
+        if (o != NULL) {
+            chsm_obj_unlink(sl, o);
+            chsm_obj_free(o);
+        }
+    }
+}
+
+/* Insert made objects under the write lock; on failure none stays in the tables (and all are freed). */
+static CK_RV insert_locked(struct chsm_session *s, struct chsm_object **o, size_t n, CK_USER_TYPE *user)
+{
+    CK_RV rv = CKR_OK;
+    struct chsm_slot *sl = &chsm_g.slots[s->slot];
+    size_t done = 0;
+    chsm_wrlock();
+    *user = s->app->login[s->slot];
+    for (size_t i = 0; i < n; i++)
+        CHSM_GUARD(chsm_obj_write_checks(s, &o[i]->attrs));
+    for (; done < n; done++)
+        CHSM_GUARD(chsm_obj_insert(sl, o[done]));
+out:
+    if (rv != CKR_OK) {
+        for (size_t i = 0; i < done; i++)
+            chsm_obj_unlink(sl, o[i]);
+    }
+    chsm_unlock();
+    return rv;
+}
+
+CK_RV chsm_obj_add_session(struct chsm_session *s, struct chsm_attrlist *const *attrs, size_t n, const char *event,
+                           const char *mech, struct chsm_pkey *pk, CK_OBJECT_HANDLE *ph)
+{
+    CK_RV rv = CKR_OK;
+    struct chsm_slot *sl = &chsm_g.slots[s->slot];
+    struct chsm_object *o[2] = {NULL, NULL};
+    struct chsm_obj_note note[2];
+    CK_OBJECT_HANDLE h[2] = {0, 0};
+    CK_USER_TYPE user = CHSM_NOT_LOGGED_IN;
+    bool inserted = false;
+    CHSM_ENSURE(n >= 1 && n <= 2, CKR_GENERAL_ERROR);
+    for (size_t i = 0; i < n; i++) {
+        CHSM_ENSURE(!chsm_attrlist_get_bool(attrs[i], CKA_TOKEN, false), CKR_GENERAL_ERROR);
+        CHSM_GUARD(obj_new(s, attrs[i], &o[i]));
+        atomic_init(&o[i]->pending, true);
+        if (pk != NULL)
+            chsm_obj_pkey_set(o[i], pk);
+        chsm_obj_note_of(o[i], &note[i]);
+        h[i] = o[i]->h;
+    }
+    CHSM_GUARD(insert_locked(s, o, n, &user));
+    inserted = true; /* the tables own the objects now: only handles from here on */
+    for (size_t i = 0; i < n; i++)
+        CHSM_GUARD(chsm_core_audit_note(event, sl->id, s->h, user, &note[i], mech, CKR_OK));
+    chsm_rdlock();
+    for (size_t i = 0; i < n; i++) {
+        struct chsm_object *p = chsm_hmap_get(&chsm_g.objects, h[i]);
+        if (p != NULL)
+            atomic_store_explicit(&p->pending, false, memory_order_release);
+        ph[i] = h[i];
+    }
+    chsm_unlock();
+out:
+    if (rv != CKR_OK && inserted) {
+        /* Never visible: rolling back is invisible too (a session close may have freed them already). */
+        chsm_wrlock();
+        remove_handles(sl, h, n);
+        chsm_unlock();
+    } else if (rv != CKR_OK) {
+        for (size_t i = 0; i < n; i++)
+            chsm_obj_free(o[i]);
     }
     return rv;
 }
@@ -294,8 +389,19 @@ CK_RV chsm_core_DestroyObject(struct chsm_app *app, CK_SESSION_HANDLE hSession, 
     CHSM_ENSURE(o != NULL && chsm_obj_visible(s, o), CKR_OBJECT_HANDLE_INVALID);
     CHSM_ENSURE(chsm_attrlist_get_bool(&o->attrs, CKA_DESTROYABLE, true), CKR_ACTION_PROHIBITED);
     CHSM_ENSURE(!o->token || chsm_session_rw(s), CKR_SESSION_READ_ONLY);
-    if (o->token)
-        CHSM_GUARD(chsm_store_object_delete(chsm_g.store, sl->id, o->uid));
+    if (!o->token) {
+        /* Session object: out of the tables now; formatting and queueing its entry need no lock. */
+        struct chsm_obj_note note;
+        CK_USER_TYPE user = app->login[sl->id];
+        chsm_obj_unlink(sl, o);
+        chsm_unlock();
+        locked = false;
+        chsm_obj_note_of(o, &note);
+        chsm_obj_free(o);
+        rv = chsm_core_audit_note("object_destroy", sl->id, s->h, user, &note, NULL, CKR_OK);
+        goto out;
+    }
+    CHSM_GUARD(chsm_store_object_delete(chsm_g.store, sl->id, o->uid));
     rv = chsm_core_audit("object_destroy", sl->id, s->h, app->login[sl->id], o, NULL, CKR_OK);
     chsm_obj_unlink(sl, o);
     chsm_obj_free(o);

@@ -7,6 +7,8 @@
  * CKA_PRIVATE and CKA_SENSITIVE default to true and CKA_EXTRACTABLE to false
  * for private and secret keys, so nothing secret is exposed by omission.
  */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -139,6 +141,38 @@ static bool key_type_ok(unsigned cb, uint64_t kt)
     }
 }
 
+/*
+ * rules[] and defaults[] are written in spec order; lookups and the one-pass
+ * default merge of chsm_policy_create want them by type. Sorted index
+ * arrays are built once per process.
+ */
+static const struct rule *rules_by_type[CHSM_ARRAY_LEN(rules)];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+static void tables_sort(void);
+
+static int type_cmp(CK_ATTRIBUTE_TYPE a, CK_ATTRIBUTE_TYPE b)
+{
+    return a < b ? -1 : a > b;
+}
+static int rule_cmp(const void *a, const void *b)
+{
+    return type_cmp((*(const struct rule *const *)a)->type, (*(const struct rule *const *)b)->type);
+}
+
+static const struct rule *rule_of_type(CK_ATTRIBUTE_TYPE t)
+{
+    (void)pthread_once(&tables_once, tables_sort);
+    size_t lo = 0, hi = CHSM_ARRAY_LEN(rules_by_type);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rules_by_type[mid]->type < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < CHSM_ARRAY_LEN(rules_by_type) && rules_by_type[lo]->type == t ? rules_by_type[lo] : NULL;
+}
+
 /* The rule for t on an object of class bit cb and key type kt, or NULL if not an attribute of it. */
 static const struct rule *rule_for(CK_ATTRIBUTE_TYPE t, unsigned cb, uint64_t kt)
 {
@@ -154,19 +188,14 @@ static const struct rule *rule_for(CK_ATTRIBUTE_TYPE t, unsigned cb, uint64_t kt
             return &sec;
         return NULL;
     }
-    for (size_t i = 0; i < CHSM_ARRAY_LEN(rules); i++) {
-        const struct rule *r = &rules[i];
-        if (r->type != t)
-            continue;
-        if (!(r->classes & cb))
-            return NULL;
-        if ((r->flags & P_RSA) && kt != CKK_RSA)
-            return NULL;
-        if ((r->flags & P_EC) && !is_ec(kt))
-            return NULL;
-        return r;
-    }
-    return NULL;
+    const struct rule *r = rule_of_type(t);
+    if (r == NULL || !(r->classes & cb))
+        return NULL;
+    if ((r->flags & P_RSA) && kt != CKK_RSA)
+        return NULL;
+    if ((r->flags & P_EC) && !is_ec(kt))
+        return NULL;
+    return r;
 }
 
 bool chsm_policy_secret_bearing(const struct chsm_attrlist *attrs)
@@ -184,41 +213,106 @@ bool chsm_policy_hidden(const struct chsm_attrlist *attrs, CK_ATTRIBUTE_TYPE t)
     return chsm_attrlist_get_bool(attrs, CKA_SENSITIVE, true) || !chsm_attrlist_get_bool(attrs, CKA_EXTRACTABLE, false);
 }
 
+enum dflt_kind {
+    DK_BOOL,        /* val */
+    DK_EMPTY,       /* empty byte string */
+    DK_PRIVATE,     /* true for private and secret keys (nothing secret is exposed by omission) */
+    DK_ULONG_ZERO,  /* CK_ULONG 0 */
+};
 struct dflt {
     CK_ATTRIBUTE_TYPE type;
     unsigned classes;
-    int kind; /* 0 bool, 1 empty bytes */
+    enum dflt_kind kind;
     bool val;
 };
 static const struct dflt defaults[] = {
-    {CKA_TOKEN, CALL, 0, false},          {CKA_MODIFIABLE, CALL, 0, true},       {CKA_COPYABLE, CALL, 0, true},
-    {CKA_DESTROYABLE, CALL, 0, true},     {CKA_LABEL, CALL, 1, false},           {CKA_APPLICATION, CD, 1, false},
-    {CKA_OBJECT_ID, CD, 1, false},        {CKA_VALUE, CD, 1, false},             {CKA_TRUSTED, CC | CU | CS, 0, false},
-    {CKA_ID, CC | CK_, 1, false},         {CKA_ISSUER, CC, 1, false},            {CKA_SERIAL_NUMBER, CC, 1, false},
-    {CKA_START_DATE, CC | CK_, 1, false}, {CKA_END_DATE, CC | CK_, 1, false},    {CKA_DERIVE, CK_, 0, false},
-    {CKA_SUBJECT, CU | CR, 1, false},     {CKA_ENCRYPT, CU | CS, 0, true},       {CKA_VERIFY, CU | CS, 0, true},
-    {CKA_VERIFY_RECOVER, CU, 0, false},   {CKA_WRAP, CU | CS, 0, false},         {CKA_DECRYPT, CR | CS, 0, true},
-    {CKA_SIGN, CR | CS, 0, true},         {CKA_SIGN_RECOVER, CR, 0, false},      {CKA_UNWRAP, CR | CS, 0, false},
-    {CKA_SENSITIVE, CR | CS, 0, true},    {CKA_EXTRACTABLE, CR | CS, 0, false},  {CKA_WRAP_WITH_TRUSTED, CR | CS, 0, false},
-    {CKA_ALWAYS_AUTHENTICATE, CR, 0, false}, {CKA_ALLOWED_MECHANISMS, CK_, 1, false},
+    {CKA_TOKEN, CALL, DK_BOOL, false},
+    {CKA_PRIVATE, CALL, DK_PRIVATE, false},
+    {CKA_MODIFIABLE, CALL, DK_BOOL, true},
+    {CKA_COPYABLE, CALL, DK_BOOL, true},
+    {CKA_DESTROYABLE, CALL, DK_BOOL, true},
+    {CKA_LABEL, CALL, DK_EMPTY, false},
+    {CKA_APPLICATION, CD, DK_EMPTY, false},
+    {CKA_OBJECT_ID, CD, DK_EMPTY, false},
+    {CKA_VALUE, CD, DK_EMPTY, false},
+    {CKA_TRUSTED, CC | CU | CS, DK_BOOL, false},
+    {CKA_CERTIFICATE_CATEGORY, CC, DK_ULONG_ZERO, false},
+    {CKA_ID, CC | CK_, DK_EMPTY, false},
+    {CKA_ISSUER, CC, DK_EMPTY, false},
+    {CKA_SERIAL_NUMBER, CC, DK_EMPTY, false},
+    {CKA_START_DATE, CC | CK_, DK_EMPTY, false},
+    {CKA_END_DATE, CC | CK_, DK_EMPTY, false},
+    {CKA_DERIVE, CK_, DK_BOOL, false},
+    {CKA_SUBJECT, CU | CR, DK_EMPTY, false},
+    {CKA_ENCRYPT, CU | CS, DK_BOOL, true},
+    {CKA_VERIFY, CU | CS, DK_BOOL, true},
+    {CKA_VERIFY_RECOVER, CU, DK_BOOL, false},
+    {CKA_WRAP, CU | CS, DK_BOOL, false},
+    {CKA_DECRYPT, CR | CS, DK_BOOL, true},
+    {CKA_SIGN, CR | CS, DK_BOOL, true},
+    {CKA_SIGN_RECOVER, CR, DK_BOOL, false},
+    {CKA_UNWRAP, CR | CS, DK_BOOL, false},
+    {CKA_SENSITIVE, CR | CS, DK_BOOL, true},
+    {CKA_EXTRACTABLE, CR | CS, DK_BOOL, false},
+    {CKA_WRAP_WITH_TRUSTED, CR | CS, DK_BOOL, false},
+    {CKA_ALWAYS_AUTHENTICATE, CR, DK_BOOL, false},
+    {CKA_ALLOWED_MECHANISMS, CK_, DK_EMPTY, false},
 };
+static const struct dflt *defaults_by_type[CHSM_ARRAY_LEN(defaults)];
 
-static CK_RV apply_defaults(struct chsm_attrlist *out, unsigned cb)
+static int dflt_cmp(const void *a, const void *b)
+{
+    return type_cmp((*(const struct dflt *const *)a)->type, (*(const struct dflt *const *)b)->type);
+}
+
+static void tables_sort(void)
+{
+    for (size_t i = 0; i < CHSM_ARRAY_LEN(rules); i++)
+        rules_by_type[i] = &rules[i];
+    qsort(rules_by_type, CHSM_ARRAY_LEN(rules_by_type), sizeof(rules_by_type[0]), rule_cmp);
+    for (size_t i = 0; i < CHSM_ARRAY_LEN(defaults); i++)
+        defaults_by_type[i] = &defaults[i];
+    qsort(defaults_by_type, CHSM_ARRAY_LEN(defaults_by_type), sizeof(defaults_by_type[0]), dflt_cmp);
+}
+
+static CK_RV set_default(struct chsm_attrlist *out, const struct dflt *d, unsigned cb)
+{
+    switch (d->kind) {
+    case DK_BOOL:
+        return chsm_attrlist_set_bool(out, d->type, d->val);
+    case DK_PRIVATE:
+        return chsm_attrlist_set_bool(out, d->type, (cb & (CR | CS)) != 0);
+    case DK_ULONG_ZERO:
+        return chsm_attrlist_set_ulong(out, d->type, 0);
+    default:
+        return chsm_attrlist_set(out, d->type, NULL, 0);
+    }
+}
+
+/*
+ * out = the template plus every default of this class the template lacks,
+ * in one merge pass over both (sorted by type): each entry is appended, no
+ * lookups, no moves.
+ */
+static CK_RV merge_defaults(const struct chsm_attrlist *tmpl, struct chsm_attrlist *out, unsigned cb)
 {
     CK_RV rv = CKR_OK;
-    if (!chsm_attrlist_has(out, CKA_PRIVATE))
-        CHSM_GUARD(chsm_attrlist_set_bool(out, CKA_PRIVATE, (cb & (CR | CS)) != 0));
-    for (size_t i = 0; i < CHSM_ARRAY_LEN(defaults); i++) {
-        const struct dflt *d = &defaults[i];
-        if (!(d->classes & cb) || chsm_attrlist_has(out, d->type))
+    size_t ti = 0;
+    (void)pthread_once(&tables_once, tables_sort);
+    /* + the token-set attributes chsm_policy_create and the callers add (LOCAL, UNIQUE_ID ...). */
+    CHSM_GUARD(chsm_attrlist_reserve(out, tmpl->count + CHSM_ARRAY_LEN(defaults) + 8));
+    for (size_t di = 0; di < CHSM_ARRAY_LEN(defaults_by_type); di++) {
+        const struct dflt *d = defaults_by_type[di];
+        if (!(d->classes & cb))
             continue;
-        if (d->kind == 0)
-            CHSM_GUARD(chsm_attrlist_set_bool(out, d->type, d->val));
-        else
-            CHSM_GUARD(chsm_attrlist_set(out, d->type, NULL, 0));
+        for (; ti < tmpl->count && tmpl->items[ti].type < d->type; ti++)
+            CHSM_GUARD(chsm_attrlist_set(out, tmpl->items[ti].type, tmpl->items[ti].value, tmpl->items[ti].len));
+        if (ti < tmpl->count && tmpl->items[ti].type == d->type)
+            continue; /* the template's value wins; copied by the loop above on the next default */
+        CHSM_GUARD(set_default(out, d, cb));
     }
-    if (cb == CC && !chsm_attrlist_has(out, CKA_CERTIFICATE_CATEGORY))
-        CHSM_GUARD(chsm_attrlist_set_ulong(out, CKA_CERTIFICATE_CATEGORY, 0));
+    for (; ti < tmpl->count; ti++)
+        CHSM_GUARD(chsm_attrlist_set(out, tmpl->items[ti].type, tmpl->items[ti].value, tmpl->items[ti].len));
 out:
     return rv;
 }
@@ -305,9 +399,8 @@ CK_RV chsm_policy_create(const struct chsm_attrlist *tmpl, enum chsm_create_how 
         if ((r->flags & P_RO) || ((r->flags & P_GEN) && how != CHSM_CREATE_GENERATE))
             CHSM_BAIL(CHSM_ERR(CKR_ATTRIBUTE_READ_ONLY, "core", "attribute 0x%lx is set by the token",
                                (unsigned long)a->type));
-        CHSM_GUARD(chsm_attrlist_set(out, a->type, a->value, a->len));
     }
-    CHSM_GUARD(apply_defaults(out, cb));
+    CHSM_GUARD(merge_defaults(tmpl, out, cb));
     bool generated = how == CHSM_CREATE_GENERATE;
     if (!generated)
         CHSM_GUARD(import_checks(out, cb, kt));
