@@ -90,6 +90,7 @@ void audit_flusher_wake(struct chsm_audit *a)
 CK_RV audit_flusher_start(struct chsm_audit *a)
 {
     sigset_t all, old;
+    audit_ku_configure(a);
     a->ku_last_flush_ns = chsm_time_mono_ns();
     /* The flusher must never run the host's signal handlers. */
     sigfillset(&all);

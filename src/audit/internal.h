@@ -1,6 +1,6 @@
 /*
  * Private to src/audit/: the logger's state and the helpers its files share.
- * Lock order: flush_mu -> a key-use shard's mu; mu -> the sidecar flock;
+ * Lock order: flush_mu -> a key-use shard's lock; mu -> the sidecar flock;
  * flush_mu -> mu (summaries are written under flush_mu, never under a shard
  * lock); mu -> q_mu (the drain swaps the queue out under both); ku_mu (the
  * flusher's stop flag and wake-up) is a leaf: nothing is taken under it. The hot path (summary key
@@ -52,26 +52,32 @@ struct audit_head {
 #define AUDIT_KU_SHARDS 8
 #define AUDIT_KU_SLOTS 64 /* per shard */
 
+/* The fields a counted operation compares and updates come first (one cache line). */
 struct audit_ku_slot {
-    bool used;
-    uint32_t hash;
     uint64_t session;
+    CK_RV result;
+    uint64_t count;
+    int64_t last_us;
+    uint32_t hash;
+    uint8_t op; /* index into the key-use operation names (keyuse.c) */
+    bool used;
+    bool cut; /* object_id or mechanism was cut at its cap: compare with strncmp */
+    char object_id[AUDIT_CAP_ID + 1];
+    char mechanism[AUDIT_CAP_MECH + 1];
+    const char *operation; /* static name of op */
     int64_t slot;
     enum chsm_audit_user user;
-    CK_RV result;
-    char object_id[AUDIT_CAP_ID + 1];
+    int64_t first_us;
     char object_label[AUDIT_CAP_LABEL + 1];
-    char mechanism[AUDIT_CAP_MECH + 1];
-    char operation[16];
-    uint64_t count;
-    int64_t first_us, last_us;
 };
 
+/* Aligned to a cache line and a whole number of lines long: two shards never share a line. */
 struct audit_ku_shard {
-    pthread_mutex_t mu;
+    _Alignas(64) atomic_int lk; /* a spin lock (keyuse.c) */
     size_t count;
+    struct audit_ku_slot *last; /* slot of the last counted use, checked first (a session repeats
+                                 * one key); NULL after a flush */
     struct audit_ku_slot slot[AUDIT_KU_SLOTS];
-    char pad[64]; /* the next shard's lock starts on another cache line */
 };
 
 /*
@@ -92,8 +98,12 @@ struct audit_qbuf {
     size_t n; /* records */
 };
 
+/* What chsm_audit_key_use does, decided once from active, level and key_use. */
+enum audit_ku_mode { AUDIT_KU_OFF = 0, AUDIT_KU_SUMMARY, AUDIT_KU_EACH };
+
 struct chsm_audit {
     bool active; /* false: disabled or log_level none -> every call is a no-op */
+    uint8_t ku_mode; /* enum audit_ku_mode; set by audit_ku_configure (calloc: off) */
     char *path;
     char *lock_path;
     enum chsm_audit_level level;
@@ -124,11 +134,12 @@ struct chsm_audit {
     long q_pid;            /* process that owns the queued entries (a forked child drops them) */
     atomic_bool q_failed;  /* a drain lost entries; the next chsm_audit_event reports it */
 
-    /* Key-use summaries, each shard guarded by its mu; flushed under flush_mu (which guards
+    /* Key-use summaries, each shard guarded by its lock; flushed under flush_mu (which guards
      * ku_snap and ku_last_flush_ns). ku_mu guards the flusher's stop flag and cv. */
     pthread_mutex_t ku_mu;
     pthread_mutex_t flush_mu;
-    struct audit_ku_shard ku[AUDIT_KU_SHARDS];
+    struct audit_ku_shard *ku; /* AUDIT_KU_SHARDS shards, 64-byte aligned inside ku_mem */
+    unsigned char ku_mem[AUDIT_KU_SHARDS * sizeof(struct audit_ku_shard) + 64];
     struct audit_ku_slot ku_snap[AUDIT_KU_SLOTS];
     uint64_t ku_last_flush_ns;
 
@@ -210,6 +221,9 @@ CHSM_MUST_CHECK CK_RV audit_fsync_dir(const char *path);
 /* keyuse.c */
 void audit_ku_init(struct chsm_audit *a);
 void audit_ku_fini(struct chsm_audit *a);
+/* Decide ku_mode from active/level/key_use: called by audit_flusher_start, which open.c runs once
+ * the configuration is in (a logger that never starts its flusher never accounts key use). */
+void audit_ku_configure(struct chsm_audit *a);
 void audit_ku_flush(struct chsm_audit *a, bool only_session, uint64_t session);
 bool audit_ku_due(struct chsm_audit *a, uint64_t period_ns);
 
