@@ -773,5 +773,7 @@ int main(void)
         all[n++] = tests[i];
     for (size_t i = 0; i < t_queue_ntests && n < CHSM_ARRAY_LEN(all); i++)
         all[n++] = t_queue_tests[i];
+    for (size_t i = 0; i < t_keyuse_ntests && n < CHSM_ARRAY_LEN(all); i++)
+        all[n++] = t_keyuse_tests[i];
     return _cmocka_run_group_tests("test_audit", all, n, setup_all, teardown_all);
 }

@@ -22,5 +22,8 @@ void test_kill9_real(void **state);
 /* test_audit_queue.c */
 extern const struct CMUnitTest t_queue_tests[];
 extern const size_t t_queue_ntests;
+/* test_audit_keyuse.c */
+extern const struct CMUnitTest t_keyuse_tests[];
+extern const size_t t_keyuse_ntests;
 
 #endif

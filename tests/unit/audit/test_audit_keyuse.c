@@ -1,0 +1,302 @@
+/*
+ * Key-use summaries (src/audit/keyuse.c) under the fast path's shortcuts:
+ * the shard's last-slot check, the spin lock against concurrent flushes,
+ * names compared by content (never by address), and the table-full flush.
+ * Every case sums the "count" fields of the written summaries and compares
+ * with the number of calls, so a lost or double-counted use fails it.
+ */
+#include "test_audit.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/internal.h"
+
+/* Sum of counts per (session, object id, mechanism, event); one row per distinct key. */
+struct ku_row {
+    uint64_t session;
+    char id[2 * 128 + 1];
+    char mech[2 * 64 + 1];
+    char event[CHSM_AUDIT_EVENT_MAX];
+    uint64_t count;
+    size_t entries;
+};
+
+struct ku_sums {
+    struct ku_row row[1024];
+    size_t n;
+    uint64_t total;
+    size_t unparsed;
+};
+
+static int sums_cb(const struct chsm_audit_entry *e, const char *line, size_t len, uint64_t lineno, bool terminated,
+                   void *ctx)
+{
+    struct ku_sums *s = ctx;
+    (void)line, (void)len, (void)lineno, (void)terminated;
+    if (e == NULL) {
+        s->unparsed++;
+        return 0;
+    }
+    if (e->count == 0)
+        return 0; /* not a summary */
+    s->total += e->count;
+    for (size_t i = 0; i < s->n; i++) {
+        struct ku_row *r = &s->row[i];
+        if (r->session == e->session && strcmp(r->id, e->object_id) == 0 && strcmp(r->mech, e->mechanism) == 0 &&
+            strcmp(r->event, e->event) == 0) {
+            r->count += e->count;
+            r->entries++;
+            return 0;
+        }
+    }
+    assert_true(s->n < 1024);
+    struct ku_row *r = &s->row[s->n++];
+    r->session = e->session;
+    snprintf(r->id, sizeof(r->id), "%s", e->object_id);
+    snprintf(r->mech, sizeof(r->mech), "%s", e->mechanism);
+    snprintf(r->event, sizeof(r->event), "%s", e->event);
+    r->count = e->count;
+    r->entries = 1;
+    return 0;
+}
+
+static struct ku_sums *read_sums(const char *p)
+{
+    struct ku_sums *s = calloc(1, sizeof(*s));
+    assert_non_null(s);
+    assert_int_equal(chsm_audit_read_entries(p, sums_cb, s), CKR_OK);
+    assert_int_equal(s->unparsed, 0);
+    struct chsm_audit_verify_result res;
+    t_verify_log(p, NULL, &res);
+    assert_true(res.ok);
+    return s;
+}
+
+static const struct ku_row *find_row(const struct ku_sums *s, uint64_t session, const char *id, const char *mech,
+                                     const char *event)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->row[i].session == session && strcmp(s->row[i].id, id) == 0 && strcmp(s->row[i].mech, mech) == 0 &&
+            strcmp(s->row[i].event, event) == 0)
+            return &s->row[i];
+    return NULL;
+}
+
+static struct chsm_audit *open_summary(const char *p)
+{
+    struct chsm_config cfg;
+    struct chsm_audit *a;
+    t_cfg(&cfg, p);
+    assert_int_equal(chsm_audit_open(&cfg, &a), CKR_OK);
+    return a;
+}
+
+/* ---- two threads, two sessions, a flush running against them ---- */
+
+#define HAMMER_CALLS 20000
+
+struct hammer {
+    struct chsm_audit *a;
+    uint64_t session;
+    pthread_barrier_t *mid, *resume; /* halfway the workers park while the flusher thread flushes */
+};
+
+static void *hammer_main(void *arg)
+{
+    struct hammer *h = arg;
+    for (int half = 0; half < 2; half++) {
+        for (int i = 0; i < HAMMER_CALLS / 2; i++) {
+            /* Mostly one key (the last-slot hit), every 16th a second key (a miss and a probe). */
+            const char *id = i % 16 == 0 ? "00aa" : "00bb";
+            chsm_audit_key_use(h->a, 0, h->session, CHSM_AUDIT_USER_USER, id, "k", "CKM_SHA256_HMAC", "mac",
+                               CKR_OK);
+        }
+        if (half == 0) {
+            (void)pthread_barrier_wait(h->mid);
+            (void)pthread_barrier_wait(h->resume);
+        }
+    }
+    return NULL;
+}
+
+struct flusher_arg {
+    struct chsm_audit *a;
+    pthread_barrier_t *mid, *resume;
+    volatile int *stop;
+};
+
+static void *flush_main(void *arg)
+{
+    struct flusher_arg *f = arg;
+    /* At least one flush while both workers are parked halfway, then flushes racing the second half. */
+    (void)pthread_barrier_wait(f->mid);
+    audit_ku_flush(f->a, false, 0);
+    (void)pthread_barrier_wait(f->resume);
+    while (!__atomic_load_n(f->stop, __ATOMIC_ACQUIRE))
+        audit_ku_flush(f->a, false, 0);
+    return NULL;
+}
+
+static void test_ku_two_threads_exact(void **state)
+{
+    (void)state;
+    char *p = t_path("ku_threads.jsonl");
+    struct chsm_audit *a = open_summary(p);
+    pthread_barrier_t mid, resume;
+    assert_int_equal(pthread_barrier_init(&mid, NULL, 3), 0);
+    assert_int_equal(pthread_barrier_init(&resume, NULL, 3), 0);
+    volatile int stop = 0;
+    struct hammer h[2] = {{a, 1, &mid, &resume}, {a, 2, &mid, &resume}};
+    struct flusher_arg f = {a, &mid, &resume, &stop};
+    pthread_t th[2], fl;
+    assert_int_equal(pthread_create(&fl, NULL, flush_main, &f), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, hammer_main, &h[i]), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    assert_int_equal(pthread_join(fl, NULL), 0);
+    pthread_barrier_destroy(&mid);
+    pthread_barrier_destroy(&resume);
+    chsm_audit_close(a);
+
+    struct ku_sums *s = read_sums(p);
+    assert_int_equal(s->total, 2 * HAMMER_CALLS);
+    for (uint64_t sess = 1; sess <= 2; sess++) {
+        const struct ku_row *ra = find_row(s, sess, "00aa", "CKM_SHA256_HMAC", "mac");
+        const struct ku_row *rb = find_row(s, sess, "00bb", "CKM_SHA256_HMAC", "mac");
+        assert_non_null(ra);
+        assert_non_null(rb);
+        assert_int_equal(ra->count, 2 * ((HAMMER_CALLS / 2 + 15) / 16));
+        assert_int_equal(ra->count + rb->count, HAMMER_CALLS);
+        /* The flush between the halves split each key's uses over at least two summaries. */
+        assert_true(ra->entries >= 2 && rb->entries >= 2);
+    }
+    free(s);
+    free(p);
+}
+
+/* ---- names are keys by content, not by address ---- */
+
+static void test_ku_names_by_content(void **state)
+{
+    (void)state;
+    char *p = t_path("ku_names.jsonl");
+    struct chsm_audit *a = open_summary(p);
+    char m1[] = "CKM_ECDSA", m2[] = "CKM_ECDSA", op1[] = "sign", op2[] = "sign", id1[] = "0c0d", id2[] = "0c0d";
+    chsm_audit_key_use(a, 0, 4, CHSM_AUDIT_USER_USER, "0c0d", "k", "CKM_ECDSA", "sign", CKR_OK);
+    chsm_audit_key_use(a, 0, 4, CHSM_AUDIT_USER_USER, id1, "k", m1, op1, CKR_OK);
+    chsm_audit_key_use(a, 0, 4, CHSM_AUDIT_USER_USER, id2, "k", m2, op2, CKR_OK);
+    /* One buffer reused for another name (as chsm_mech_name does for unnamed mechanisms): a new key. */
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%s", "CKM_0x80000001");
+    chsm_audit_key_use(a, 0, 4, CHSM_AUDIT_USER_USER, id1, "k", buf, "sign", CKR_OK);
+    snprintf(buf, sizeof(buf), "%s", "CKM_0x80000002");
+    chsm_audit_key_use(a, 0, 4, CHSM_AUDIT_USER_USER, id1, "k", buf, "sign", CKR_OK);
+    chsm_audit_key_use(a, 0, 4, CHSM_AUDIT_USER_USER, id1, "k", buf, "sign", CKR_OK);
+    /* The same for the object id buffer. */
+    snprintf(id1, sizeof(id1), "%s", "0e0f");
+    chsm_audit_key_use(a, 0, 4, CHSM_AUDIT_USER_USER, id1, "k", m1, op1, CKR_OK);
+    /* Sessions 4 and 12 share a shard: alternating keeps missing the last slot, counts stay per session. */
+    for (int i = 0; i < 10; i++)
+        chsm_audit_key_use(a, 0, i % 2 ? 12 : 4, CHSM_AUDIT_USER_USER, "0c0d", "k", "CKM_ECDSA", "sign", CKR_OK);
+    /* Object ids cut at the 128-byte cap: equal up to the cap means one key, as before. */
+    char long1[201], long2[201];
+    memset(long1, 'a', 200);
+    memset(long2, 'a', 200);
+    long1[200] = long2[200] = '\0';
+    long2[150] = 'b';
+    chsm_audit_key_use(a, 0, 4, CHSM_AUDIT_USER_USER, long1, "k", "CKM_ECDSA", "sign", CKR_OK);
+    chsm_audit_key_use(a, 0, 4, CHSM_AUDIT_USER_USER, long2, "k", "CKM_ECDSA", "sign", CKR_OK);
+    chsm_audit_close(a);
+
+    struct ku_sums *s = read_sums(p);
+    const struct ku_row *r = find_row(s, 4, "0c0d", "CKM_ECDSA", "sign");
+    assert_non_null(r);
+    assert_int_equal(r->count, 3 + 5);
+    assert_int_equal(r->entries, 1);
+    r = find_row(s, 12, "0c0d", "CKM_ECDSA", "sign");
+    assert_non_null(r);
+    assert_int_equal(r->count, 5);
+    r = find_row(s, 4, "0c0d", "CKM_0x80000001", "sign");
+    assert_non_null(r);
+    assert_int_equal(r->count, 1);
+    r = find_row(s, 4, "0c0d", "CKM_0x80000002", "sign");
+    assert_non_null(r);
+    assert_int_equal(r->count, 2);
+    r = find_row(s, 4, "0e0f", "CKM_ECDSA", "sign");
+    assert_non_null(r);
+    assert_int_equal(r->count, 1);
+    char cut[129];
+    memset(cut, 'a', 128);
+    cut[128] = '\0';
+    r = find_row(s, 4, cut, "CKM_ECDSA", "sign");
+    assert_non_null(r);
+    assert_int_equal(r->count, 2);
+    assert_int_equal(s->n, 6);
+    assert_int_equal(s->total, 3 + 5 + 5 + 1 + 2 + 1 + 2);
+    free(s);
+    free(p);
+}
+
+/* ---- more keys than a shard holds ---- */
+
+static void test_ku_table_full(void **state)
+{
+    (void)state;
+    char *p = t_path("ku_full.jsonl");
+    struct chsm_audit *a = open_summary(p);
+    /* One session (one shard) and 4 * AUDIT_KU_SLOTS distinct keys, each used three times in
+     * rounds: the shard fills and is flushed by the calling thread over and over. */
+    enum { KEYS = 4 * AUDIT_KU_SLOTS, ROUNDS = 3 };
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < KEYS; i++) {
+            char id[16];
+            snprintf(id, sizeof(id), "%04x", i);
+            chsm_audit_key_use(a, 0, 6, CHSM_AUDIT_USER_USER, id, NULL, "CKM_AES_GCM",
+                               i % 2 ? "encrypt" : "decrypt", CKR_OK);
+        }
+    }
+    chsm_audit_close(a);
+
+    struct ku_sums *s = read_sums(p);
+    assert_int_equal(s->total, KEYS * ROUNDS);
+    assert_int_equal(s->n, KEYS);
+    for (int i = 0; i < KEYS; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "%04x", i);
+        const struct ku_row *r = find_row(s, 6, id, "CKM_AES_GCM", i % 2 ? "encrypt" : "decrypt");
+        assert_non_null(r);
+        assert_int_equal(r->count, ROUNDS);
+    }
+    free(s);
+    free(p);
+}
+
+/* ---- the shards' layout the two-thread speed goal relies on ---- */
+
+static void test_ku_shard_layout(void **state)
+{
+    (void)state;
+    char *p = t_path("ku_layout.jsonl");
+    struct chsm_audit *a = open_summary(p);
+    assert_int_equal(sizeof(struct audit_ku_shard) % 64, 0);
+    for (size_t i = 0; i < AUDIT_KU_SHARDS; i++) {
+        assert_int_equal((uintptr_t)&a->ku[i] % 64, 0);
+        assert_true((unsigned char *)&a->ku[i + 1] <= a->ku_mem + sizeof(a->ku_mem));
+    }
+    assert_int_equal(a->ku_mode, AUDIT_KU_SUMMARY);
+    chsm_audit_close(a);
+    free(p);
+}
+
+const struct CMUnitTest t_keyuse_tests[] = {
+    cmocka_unit_test(test_ku_two_threads_exact),
+    cmocka_unit_test(test_ku_names_by_content),
+    cmocka_unit_test(test_ku_table_full),
+    cmocka_unit_test(test_ku_shard_layout),
+};
+const size_t t_keyuse_ntests = sizeof(t_keyuse_tests) / sizeof(t_keyuse_tests[0]);
