@@ -242,6 +242,40 @@ static void test_ku_names_by_content(void **state)
     free(p);
 }
 
+/* ---- the operation-name match agrees with the event table ---- */
+
+static void test_ku_operation_names(void **state)
+{
+    (void)state;
+    char *p = t_path("ku_ops.jsonl");
+    struct chsm_audit *a = open_summary(p);
+    /* The six names, and near misses of each: prefixes, extensions, other case, other events. */
+    static const char *const names[] = {"sign", "verify", "encrypt", "decrypt", "digest_key", "mac",
+                                        "",     "s",      "sig",     "signs",   "Sign",       "verif",
+                                        "verifyx", "encryp", "encrypts", "decryp", "digest", "digest_key_",
+                                        "ma",   "macs",   "m",       "d",       "login",      "session_open",
+                                        "derive", "wrap"};
+    size_t expect = 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        chsm_audit_key_use(a, 0, 8, CHSM_AUDIT_USER_USER, "0102", NULL, "CKM_AES_GCM", names[i], CKR_OK);
+        if (audit_is_key_use_op(names[i]))
+            expect++;
+    }
+    chsm_audit_key_use(a, 0, 8, CHSM_AUDIT_USER_USER, "0102", NULL, "CKM_AES_GCM", NULL, CKR_OK);
+    chsm_audit_close(a);
+    assert_int_equal(expect, 6);
+    struct ku_sums *s = read_sums(p);
+    assert_int_equal(s->n, 6);
+    assert_int_equal(s->total, 6);
+    for (size_t i = 0; i < 6; i++) {
+        const struct ku_row *r = find_row(s, 8, "0102", "CKM_AES_GCM", names[i]);
+        assert_non_null(r);
+        assert_int_equal(r->count, 1);
+    }
+    free(s);
+    free(p);
+}
+
 /* ---- more keys than a shard holds ---- */
 
 static void test_ku_table_full(void **state)
@@ -296,6 +330,7 @@ static void test_ku_shard_layout(void **state)
 const struct CMUnitTest t_keyuse_tests[] = {
     cmocka_unit_test(test_ku_two_threads_exact),
     cmocka_unit_test(test_ku_names_by_content),
+    cmocka_unit_test(test_ku_operation_names),
     cmocka_unit_test(test_ku_table_full),
     cmocka_unit_test(test_ku_shard_layout),
 };
