@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "audit/audit.h"
 #include "common/timeutil.h"
@@ -170,6 +171,17 @@ CHSM_MUST_CHECK CK_RV audit_line_hash(const char *line, size_t len, char hex[65]
 void audit_pid_init(void);
 long audit_pid(void);
 void audit_now(char out[CHSM_RFC3339_LEN]);
+/* A time as written: "YYYY-MM-DDTHH:MM:SS.uuuuuuZ", always this many bytes. */
+#define AUDIT_TIME_LEN 27
+/* Where the time sits in a body from audit_encode_body (after ,"time":"): the queue encodes a
+ * body with a placeholder time outside its lock and patches the real one in under it. */
+#define AUDIT_BODY_TIME_OFF 9
+/* "YYYY-MM-DDTHH:MM:SS" of sec (UTC) by arithmetic; false (out untouched) outside 1970..9999. */
+bool audit_fmt_datetime(int64_t sec, char out[19]);
+void audit_fmt_usec(unsigned usec, char out[6]); /* six digits, usec < 1000000 */
+/* The AUDIT_TIME_LEN bytes of ts (no NUL), the date part cached per thread per second. */
+void audit_time_write(char *dst, const struct timespec *ts);
+void audit_now_write(char *dst); /* the same for the wall clock now */
 
 /* queue.c */
 void audit_queue_init(struct chsm_audit *a);

@@ -4,7 +4,9 @@
  * crash anyway (session-only state, key-use entries under sync="batch",
  * summaries) are encoded by the calling thread into an in-process queue:
  * no system call, no allocation once the buffer has grown. The queue keeps
- * everything but seq and prev, which need the chain head.
+ * everything but seq and prev, which need the chain head. The encoding
+ * happens before q_mu (threads queueing at once do not serialise on it);
+ * under q_mu only the time is taken and patched in, and the bytes copied.
  *
  * A drain is one locked append: under mu + the sidecar flock the head is
  * re-synced once, every queued body is framed with its seq and prev and
@@ -71,23 +73,40 @@ static void drop_foreign_locked(struct chsm_audit *a, long pid)
     }
 }
 
-/* Under q_mu. */
-static CK_RV enqueue_locked(struct chsm_audit *a, const struct audit_rec *r, long pid, const char *actor,
-                            bool *full, bool *wake)
+/* The body is encoded into this per-thread buffer outside q_mu (the fields caps bound it below). */
+static _Thread_local char t_body[AUDIT_LINE_MAX - 1 - AUDIT_FRAME_MAX];
+/* Stands in for the time until the queue patches the real one in: same width. */
+static const char k_time_placeholder[] = "0000-00-00T00:00:00.000000Z";
+_Static_assert(sizeof(k_time_placeholder) - 1 == AUDIT_TIME_LEN, "placeholder is a time's width");
+
+/* Outside any lock: the entry's body with a placeholder time; *len its length. */
+static CK_RV encode_unlocked(const struct audit_rec *r, long pid, const char *actor, size_t *len)
 {
     CK_RV rv = CKR_OK;
-    char now[CHSM_RFC3339_LEN];
-    uint32_t len32;
+    *len = audit_encode_body(t_body, sizeof(t_body), k_time_placeholder, r, pid, actor);
+    /* The field caps bound a body below this, and the time is its first field: anything else is a
+     * broken invariant. */
+    CHSM_ENSURE(*len > AUDIT_BODY_TIME_OFF + AUDIT_TIME_LEN,
+                CHSM_ERR(CKR_GENERAL_ERROR, "audit", "entry exceeds %d bytes", AUDIT_LINE_MAX));
+    CHSM_ENSURE(memcmp(t_body + AUDIT_BODY_TIME_OFF, k_time_placeholder, AUDIT_TIME_LEN) == 0,
+                CHSM_ERR(CKR_GENERAL_ERROR, "audit", "entry time not at its offset"));
+out:
+    return rv;
+}
+
+/* Under q_mu: only the timestamp and a copy, so queue order and time order agree and two
+ * threads hold the lock for a few hundred instructions each. */
+static CK_RV enqueue_locked(struct chsm_audit *a, size_t len, long pid, bool *full, bool *wake)
+{
+    CK_RV rv = CKR_OK;
+    uint32_t len32 = (uint32_t)len;
     drop_foreign_locked(a, pid);
-    CHSM_ENSURE(qbuf_reserve(&a->q, sizeof(len32) + AUDIT_LINE_MAX),
+    CHSM_ENSURE(qbuf_reserve(&a->q, sizeof(len32) + len),
                 CHSM_ERR(CKR_HOST_MEMORY, "audit", "cannot grow the audit queue"));
-    audit_now(now); /* under q_mu, so queue order and time order agree */
-    size_t len = audit_encode_body(a->q.p + a->q.len + sizeof(len32), AUDIT_LINE_MAX - 1 - AUDIT_FRAME_MAX, now,
-                                   r, pid, actor);
-    /* The field caps bound a body below this: overflow is a broken invariant. */
-    CHSM_ENSURE(len > 0, CHSM_ERR(CKR_GENERAL_ERROR, "audit", "entry exceeds %d bytes", AUDIT_LINE_MAX));
-    len32 = (uint32_t)len;
-    memcpy(a->q.p + a->q.len, &len32, sizeof(len32));
+    char *dst = a->q.p + a->q.len;
+    memcpy(dst, &len32, sizeof(len32));
+    memcpy(dst + sizeof(len32), t_body, len);
+    audit_now_write(dst + sizeof(len32) + AUDIT_BODY_TIME_OFF);
     a->q.len += sizeof(len32) + len;
     a->q.n++;
     *full = a->q.len >= AUDIT_Q_MAX_BYTES || a->q.n >= AUDIT_Q_MAX_ENTRIES;
@@ -108,10 +127,13 @@ CK_RV audit_append_batched(struct chsm_audit *a, const struct audit_rec *r)
 {
     bool full = false, wake = false;
     long pid = audit_pid();
-    const char *actor = audit_thread_actor();
-    pthread_mutex_lock(&a->q_mu);
-    CK_RV rv = enqueue_locked(a, r, pid, actor, &full, &wake);
-    pthread_mutex_unlock(&a->q_mu);
+    size_t len = 0;
+    CK_RV rv = encode_unlocked(r, pid, audit_thread_actor(), &len);
+    if (rv == CKR_OK) {
+        pthread_mutex_lock(&a->q_mu);
+        rv = enqueue_locked(a, len, pid, &full, &wake);
+        pthread_mutex_unlock(&a->q_mu);
+    }
     if (wake)
         audit_flusher_wake(a);
     if (rv == CKR_OK && full)

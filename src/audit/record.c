@@ -61,6 +61,15 @@ bool audit_is_key_use_op(const char *op)
 
 void audit_format_time_us(int64_t us, char out[CHSM_RFC3339_LEN])
 {
+    /* The common case (after 1970, before year 10000) without gmtime_r + strftime + snprintf:
+     * summaries format two of these per entry. */
+    if (us >= 0 && audit_fmt_datetime(us / 1000000, out)) {
+        out[19] = '.';
+        audit_fmt_usec((unsigned)(us % 1000000), out + 20);
+        out[26] = 'Z';
+        out[27] = '\0';
+        return;
+    }
     time_t sec = (time_t)(us / 1000000);
     unsigned frac = (unsigned)(us % 1000000);
     struct tm tm;
@@ -77,7 +86,7 @@ struct jw {
     bool overflow;
 };
 
-static void jw_raw(struct jw *w, const char *s, size_t n)
+static inline void jw_raw(struct jw *w, const char *s, size_t n)
 {
     if (w->overflow || n > w->cap - w->len) {
         w->overflow = true;
@@ -86,6 +95,10 @@ static void jw_raw(struct jw *w, const char *s, size_t n)
     memcpy(w->p + w->len, s, n);
     w->len += n;
 }
+
+/* Literal text: its length is known at compile time, so the copy is a few moves. */
+#define JW_LIT(w, lit) jw_raw((w), (lit), sizeof(lit) - 1)
+#define JW_KEY(w, k) JW_LIT((w), ",\"" k "\":")
 
 static void jw_str(struct jw *w, const char *s)
 {
@@ -107,7 +120,7 @@ static void jw_u64(struct jw *w, uint64_t v)
 static void jw_i64(struct jw *w, int64_t v)
 {
     if (v < 0) {
-        jw_raw(w, "-", 1);
+        JW_LIT(w, "-");
         jw_u64(w, (uint64_t)0 - (uint64_t)v);
     } else {
         jw_u64(w, (uint64_t)v);
@@ -149,10 +162,55 @@ size_t audit_utf8_len(const unsigned char *s, size_t n)
     return utf8_seq_len(s, n);
 }
 
-/* Printable ASCII other than '"' and '\\' goes out verbatim. */
-static bool plain_byte(unsigned c)
+/*
+ * What a byte needs inside a JSON string, one table lookup per byte: 0
+ * verbatim (printable ASCII other than '"' and '\\'), ESC_HEX \\u00XX
+ * (controls and 0x7f), ESC_HIGH a possible UTF-8 lead byte, ESC_END the
+ * terminating NUL; any other value is the letter of a two-byte escape.
+ */
+enum { ESC_PLAIN = 0, ESC_HEX = 1, ESC_HIGH = 2, ESC_END = 3 };
+#define ROW(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+static const unsigned char k_esc[256] = {
+    ESC_END, 1, 1, 1, 1, 1, 1, 1, 1, 't', 'n', 1, 1, 'r', 1, 1, /* 0x00 */
+    ROW(ESC_HEX),                                              /* 0x10 */
+    0, 0, '"', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,         /* 0x20 */
+    ROW(0), ROW(0),                                            /* 0x30, 0x40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\\', 0, 0, 0,       /* 0x50 */
+    ROW(0),                                                    /* 0x60 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ESC_HEX,     /* 0x70 */
+    ROW(ESC_HIGH), ROW(ESC_HIGH), ROW(ESC_HIGH), ROW(ESC_HIGH), /* 0x80 - 0xbf */
+    ROW(ESC_HIGH), ROW(ESC_HIGH), ROW(ESC_HIGH), ROW(ESC_HIGH), /* 0xc0 - 0xff */
+};
+#undef ROW
+
+static void jw_hex_byte(struct jw *w, unsigned c)
 {
-    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+    static const char hex[] = "0123456789abcdef";
+    char esc[6] = {'\\', 'u', '0', '0', hex[(c >> 4) & 0xf], hex[c & 0xf]};
+    jw_raw(w, esc, sizeof(esc));
+}
+
+/* One byte (or UTF-8 sequence) that is not verbatim, at u with n bytes left before the cap;
+ * returns how many input bytes it consumed. */
+static size_t jw_escape_one(struct jw *w, const unsigned char *u, size_t n)
+{
+    unsigned k = k_esc[u[0]];
+    if (k == ESC_HEX) {
+        jw_hex_byte(w, u[0]);
+        return 1;
+    }
+    if (k == ESC_HIGH) {
+        size_t l = utf8_seq_len(u, n);
+        if (l == 0) {
+            jw_hex_byte(w, u[0]);
+            return 1;
+        }
+        jw_raw(w, (const char *)u, l);
+        return l;
+    }
+    char esc[2] = {'\\', (char)k};
+    jw_raw(w, esc, sizeof(esc));
+    return 1;
 }
 
 /*
@@ -160,74 +218,39 @@ static bool plain_byte(unsigned c)
  * '"' and '\\' and \n \r \t by their short forms, other bytes < 0x20 and
  * 0x7f as \u00XX; valid UTF-8 is kept; each byte of an invalid sequence is
  * written as \u00XX of the byte value (documented: indistinguishable from
- * U+0080..U+00FF once decoded). Input is cut at cap bytes on a character
- * boundary.
+ * U+0080..U+00FF once decoded). Input ends at its NUL or at cap bytes; a
+ * UTF-8 sequence the cap cuts is invalid there, so its bytes are escaped.
  */
 static void jw_escaped(struct jw *w, const char *s, size_t cap)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t n = strnlen(s, cap);
-    jw_raw(w, "\"", 1);
     size_t i = 0;
-    while (i < n) {
-        /* Fast path: copy the longest run of plain bytes at once (labels and ids usually are one run). */
+    JW_LIT(w, "\"");
+    for (;;) {
+        /* Copy the longest verbatim run at once (labels and ids usually are one run). */
         size_t run = i;
-        while (run < n && plain_byte(u[run]))
+        while (run < cap && k_esc[u[run]] == ESC_PLAIN)
             run++;
-        if (run > i) {
-            jw_raw(w, (const char *)u + i, run - i);
-            i = run;
-            continue;
-        }
-        unsigned c = u[i];
-        char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\', esc[1] = (char)c;
-            jw_raw(w, esc, 2);
-            i++;
-        } else if (c == '\n' || c == '\r' || c == '\t') {
-            esc[0] = '\\', esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-            jw_raw(w, esc, 2);
-            i++;
-        } else if (c < 0x20 || c == 0x7f) {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            jw_raw(w, esc, 6);
-            i++;
-        } else {
-            size_t l = utf8_seq_len(u + i, n - i);
-            if (l == 0) {
-                snprintf(esc, sizeof(esc), "\\u%04x", c);
-                jw_raw(w, esc, 6);
-                i++;
-            } else {
-                jw_raw(w, (const char *)u + i, l);
-                i += l;
-            }
-        }
+        jw_raw(w, s + i, run - i);
+        if (run >= cap || u[run] == '\0')
+            break;
+        i = run + jw_escape_one(w, u + run, cap - run);
     }
-    jw_raw(w, "\"", 1);
+    JW_LIT(w, "\"");
 }
 
 /* A string the module itself produced from a fixed alphabet (time, event and result names): no escaping needed. */
 static void jw_quoted(struct jw *w, const char *s)
 {
-    jw_raw(w, "\"", 1);
+    JW_LIT(w, "\"");
     jw_str(w, s);
-    jw_raw(w, "\"", 1);
+    JW_LIT(w, "\"");
 }
 
-static void jw_key(struct jw *w, const char *k)
+static void jw_opt_escaped(struct jw *w, const char *v, size_t cap)
 {
-    jw_raw(w, ",\"", 2);
-    jw_str(w, k);
-    jw_raw(w, "\":", 2);
-}
-
-static void jw_opt_str(struct jw *w, const char *key, const char *v, size_t cap)
-{
-    jw_key(w, key);
     if (v == NULL)
-        jw_str(w, "null");
+        JW_LIT(w, "null");
     else
         jw_escaped(w, v, cap);
 }
@@ -249,76 +272,87 @@ static const char *user_name(enum chsm_audit_user u)
 static void encode_summary(struct jw *w, const struct audit_rec *r)
 {
     char t[CHSM_RFC3339_LEN];
-    jw_key(w, "count");
+    JW_KEY(w, "count");
     jw_u64(w, r->count);
-    jw_key(w, "interval");
+    JW_KEY(w, "interval");
     audit_format_time_us(r->first_us, t);
-    jw_str(w, "{\"first\":\"");
+    JW_LIT(w, "{\"first\":\"");
     jw_str(w, t);
     audit_format_time_us(r->last_us, t);
-    jw_str(w, "\",\"last\":\"");
+    JW_LIT(w, "\",\"last\":\"");
     jw_str(w, t);
-    jw_str(w, "\"}");
+    JW_LIT(w, "\"}");
 }
+
+static void encode_object(struct jw *w, const struct audit_rec *r)
+{
+    JW_KEY(w, "object");
+    if (r->object_id == NULL && r->object_label == NULL) {
+        JW_LIT(w, "null");
+        return;
+    }
+    JW_LIT(w, "{\"id\":");
+    jw_opt_escaped(w, r->object_id, AUDIT_CAP_ID);
+    JW_LIT(w, ",\"label\":");
+    jw_opt_escaped(w, r->object_label, AUDIT_CAP_LABEL);
+    JW_LIT(w, "}");
+}
+
+/* The queue patches the time into an encoded body at this offset (the first field, fixed width). */
+_Static_assert(sizeof(",\"time\":\"") - 1 == AUDIT_BODY_TIME_OFF, "time offset in a body");
 
 /* Everything between the seq digits and ",\"prev\"": what is fixed when the event happens. */
 static void encode_body(struct jw *w, const char *time, const struct audit_rec *r, long pid, const char *actor)
 {
-    jw_key(w, "time");
+    JW_KEY(w, "time");
     jw_quoted(w, time);
-    jw_key(w, "event");
+    JW_KEY(w, "event");
     jw_quoted(w, r->event); /* a name from the event table (callers validate it) */
-    jw_key(w, "slot");
+    JW_KEY(w, "slot");
     if (r->slot < 0)
-        jw_str(w, "null");
+        JW_LIT(w, "null");
     else
         jw_i64(w, r->slot);
-    jw_key(w, "session");
+    JW_KEY(w, "session");
     if (r->session == 0)
-        jw_str(w, "null");
+        JW_LIT(w, "null");
     else
         jw_u64(w, r->session);
-    jw_opt_str(w, "user", user_name(r->user), 8);
-    jw_key(w, "object");
-    if (r->object_id == NULL && r->object_label == NULL) {
-        jw_str(w, "null");
-    } else {
-        jw_str(w, "{\"id\":");
-        if (r->object_id == NULL)
-            jw_str(w, "null");
-        else
-            jw_escaped(w, r->object_id, AUDIT_CAP_ID);
-        jw_str(w, ",\"label\":");
-        if (r->object_label == NULL)
-            jw_str(w, "null");
-        else
-            jw_escaped(w, r->object_label, AUDIT_CAP_LABEL);
-        jw_str(w, "}");
-    }
-    jw_opt_str(w, "mechanism", r->mechanism, AUDIT_CAP_MECH);
-    jw_key(w, "result");
+    JW_KEY(w, "user");
+    const char *user = user_name(r->user);
+    if (user == NULL)
+        JW_LIT(w, "null");
+    else
+        jw_quoted(w, user); /* a fixed name: nothing to escape */
+    encode_object(w, r);
+    JW_KEY(w, "mechanism");
+    jw_opt_escaped(w, r->mechanism, AUDIT_CAP_MECH);
+    JW_KEY(w, "result");
     jw_quoted(w, chsm_rv_name(r->result));
-    jw_key(w, "pid");
+    JW_KEY(w, "pid");
     jw_i64(w, pid);
-    jw_opt_str(w, "actor", actor, AUDIT_CAP_ACTOR);
-    if (r->detail != NULL)
-        jw_opt_str(w, "detail", r->detail, AUDIT_CAP_DETAIL);
+    JW_KEY(w, "actor");
+    jw_opt_escaped(w, actor, AUDIT_CAP_ACTOR);
+    if (r->detail != NULL) {
+        JW_KEY(w, "detail");
+        jw_escaped(w, r->detail, AUDIT_CAP_DETAIL);
+    }
     if (r->count > 0)
         encode_summary(w, r);
 }
 
 static void encode_frame_end(struct jw *w, const char *prev_hex)
 {
-    jw_raw(w, ",\"prev\":\"", 9);
+    JW_LIT(w, ",\"prev\":\"");
     jw_raw(w, prev_hex, 64);
-    jw_raw(w, "\"}", 2);
+    JW_LIT(w, "\"}");
 }
 
 size_t audit_encode(char *out, size_t cap, uint64_t seq, const char *time, const struct audit_rec *r, long pid,
                     const char *actor, const char *prev_hex)
 {
     struct jw w = {out, cap, 0, false};
-    jw_raw(&w, "{\"seq\":", 7);
+    JW_LIT(&w, "{\"seq\":");
     jw_u64(&w, seq);
     encode_body(&w, time, r, pid, actor);
     encode_frame_end(&w, prev_hex);
@@ -336,7 +370,7 @@ size_t audit_encode_body(char *out, size_t cap, const char *time, const struct a
 size_t audit_frame(char *out, size_t cap, uint64_t seq, const char *body, size_t blen, const char *prev_hex)
 {
     struct jw w = {out, cap, 0, false};
-    jw_raw(&w, "{\"seq\":", 7);
+    JW_LIT(&w, "{\"seq\":");
     jw_u64(&w, seq);
     jw_raw(&w, body, blen);
     encode_frame_end(&w, prev_hex);
