@@ -179,6 +179,7 @@ void audit_now(char out[CHSM_RFC3339_LEN]);
 /* "YYYY-MM-DDTHH:MM:SS" of sec (UTC) by arithmetic; false (out untouched) outside 1970..9999. */
 bool audit_fmt_datetime(int64_t sec, char out[19]);
 void audit_fmt_usec(unsigned usec, char out[6]); /* six digits, usec < 1000000 */
+extern const char audit_digit_pairs[200]; /* "00" "01" ... "99" */
 /* The AUDIT_TIME_LEN bytes of ts (no NUL), the date part cached per thread per second. */
 void audit_time_write(char *dst, const struct timespec *ts);
 void audit_now_write(char *dst); /* the same for the wall clock now */

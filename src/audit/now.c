@@ -40,11 +40,17 @@ long audit_pid(void)
     return p != 0 ? (long)p : (long)getpid();
 }
 
+const char audit_digit_pairs[200] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 /* Two digits of v < 100. */
 static void put2(char *p, unsigned v)
 {
-    p[0] = (char)('0' + v / 10);
-    p[1] = (char)('0' + v % 10);
+    memcpy(p, audit_digit_pairs + 2 * v, 2);
 }
 
 bool audit_fmt_datetime(int64_t sec, char out[19])

@@ -105,15 +105,22 @@ static void jw_str(struct jw *w, const char *s)
     jw_raw(w, s, strlen(s));
 }
 
-/* Decimal digits by hand: snprintf costs ~0.2 us per call on the per-event path. */
+/* Decimal digits by hand, two per division: snprintf costs ~0.2 us per call on the per-event path. */
 static void jw_u64(struct jw *w, uint64_t v)
 {
-    char b[24];
+    char b[20];
     size_t i = sizeof(b);
-    do {
-        b[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
+    while (v >= 100) {
+        i -= 2;
+        memcpy(b + i, audit_digit_pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        i -= 2;
+        memcpy(b + i, audit_digit_pairs + 2 * v, 2);
+    } else {
+        b[--i] = (char)('0' + v);
+    }
     jw_raw(w, b + i, sizeof(b) - i);
 }
 
