@@ -47,3 +47,20 @@ interleave_run() {
   done
   return $status
 }
+
+# interleave_generations DIR G NAME... runs interleave_run G times, each time
+# with fresh processes (in DIR/g1 .. DIR/gG), and concatenates each program's
+# output into DIR/NAME.out in measurement order. One process can run a few per
+# cent faster or slower than an identical one for its whole life (placement,
+# caches); over G generations that bias averages out instead of deciding a
+# row. The bench_cmd_NAME functions should measure SLICES/G slices each.
+interleave_generations() {
+  local dir=$1 gens=$2 g n; shift 2
+  for n in "$@"; do : > "$dir/$n.out"; done
+  for g in $(seq 1 "$gens"); do
+    mkdir -p "$dir/g$g"
+    echo "== generation $g/$gens" >&2
+    interleave_run "$dir/g$g" "$@" || return 1
+    for n in "$@"; do cat "$dir/g$g/$n.out" >> "$dir/$n.out"; done
+  done
+}

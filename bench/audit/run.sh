@@ -2,19 +2,24 @@
 # Audit overhead benchmark (issue 5, "Speed"): our module with [audit]
 # enabled=false vs the default settings vs key_use="each" + sync="batch", for
 # AES-256-GCM 4 KiB encrypt, HMAC-SHA256 64 B and ECDSA P-256 sign at 1 and 2
-# threads. The three configurations run as three programs at once that take
-# turns measurement by measurement (bench/interleave.sh), and each loss is the
+# threads. The configurations run as programs at once that take turns
+# measurement by measurement (bench/interleave.sh), and each loss is the
 # median over the slices of the loss against the neighbouring "off"
 # measurement: on this shared machine speed drifts by up to 50 % over minutes,
-# but not between measurements a second apart. Each program idles 150 ms
+# and less between measurements a second apart. A fourth program, "off_again",
+# is a second copy of "off": its "loss" is the harness's own error, printed as
+# the control column. The programs are restarted every SLICES/GENERATIONS
+# slices (default 4 generations), so one process running a little faster or
+# slower than an identical one for its whole life does not decide a row. Each program idles 150 ms
 # after its measurement (longer than the 100 ms batch window), so the flusher
 # of one configuration does not run into the next one's measurement.
-#   bench/audit/run.sh [--seconds S] [--slices N] [--threads 1,2]
+#   bench/audit/run.sh [--seconds S] [--slices N] [--generations G] [--threads 1,2]
 # Writes bench/results/audit-latest.txt (date, machine, raw lines, table).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-SECONDS_PER=${BENCH_SECONDS:-0.5}
-SLICES=${BENCH_SLICES:-15}
+SECONDS_PER=${BENCH_SECONDS:-0.4}
+SLICES=${BENCH_SLICES:-36}
+GENERATIONS=${BENCH_GENERATIONS:-4}
 THREADS=1,2
 OPS=aes256_gcm_enc_4k,hmac_sha256_64,ecdsa_p256_sign
 BUILD=${BUILD_DIR:-build-auditacc}
@@ -22,10 +27,12 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER=$2; shift 2 ;;
     --slices) SLICES=$2; shift 2 ;;
+    --generations) GENERATIONS=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
-    *) echo "usage: bench/audit/run.sh [--seconds S] [--slices N] [--threads 1,2]" >&2; exit 2 ;;
+    *) echo "usage: bench/audit/run.sh [--seconds S] [--slices N] [--generations G] [--threads 1,2]" >&2; exit 2 ;;
   esac
 done
+PER_GEN=$(( (SLICES + GENERATIONS - 1) / GENERATIONS ))
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j2 --target craton_hsm p11bench >/dev/null
 source bench/interleave.sh
@@ -37,21 +44,21 @@ OUT=$WORK/results.txt
   echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "# machine: $(uname -srm); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "# commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench || echo ' (modified)')"
-  echo "# seconds per measurement: $SECONDS_PER; slices: $SLICES; threads: $THREADS;" \
-       "the three configurations interleaved measurement by measurement"
+  echo "# seconds per measurement: $SECONDS_PER; slices: $((PER_GEN * GENERATIONS)) ($GENERATIONS generations of" \
+       "processes x $PER_GEN); threads: $THREADS; the configurations interleaved measurement by measurement"
   echo "# configs: off = [audit] enabled=false; default = defaults (summary, sync always);" \
-       "each_batch = key_use=\"each\", sync=\"batch\""
+       "each_batch = key_use=\"each\", sync=\"batch\"; off_again = off in a second process (control)"
   echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT"
 
-for cfg in off default each_batch; do
+for cfg in off default each_batch off_again; do
   dir=$WORK/$cfg
   mkdir -p "$dir/store" && chmod 700 "$dir" "$dir/store"
   {
     printf '[token]\nstorage_path = "%s/store"\n[security]\npbkdf2_iterations = 100000\n[audit]\n' "$dir"
     printf 'log_path = "%s/audit.jsonl"\n' "$dir"
     case $cfg in
-      off) echo 'enabled = false' ;;
+      off | off_again) echo 'enabled = false' ;;
       each_batch) printf 'key_use = "each"\nsync = "batch"\n' ;;
     esac
   } > "$dir/craton_hsm.toml"
@@ -59,17 +66,18 @@ done
 bench_cmd() { # bench_cmd CONFIG TURN-ARGS...
   local cfg=$1; shift
   CRATON_HSM_CONFIG=$WORK/$cfg/craton_hsm.toml CRATON_HSM_LOG=error "$BUILD/bench/p11bench" --module "$MODULE" \
-    --impl "$cfg" --init 87654321 --pin 12345678 --slot 0 --seconds "$SECONDS_PER" --slices "$SLICES" \
+    --impl "$cfg" --init 87654321 --pin 12345678 --slot 0 --seconds "$SECONDS_PER" --slices "$PER_GEN" \
     --threads "$THREADS" --ops "$OPS" --settle-ms 150 "$@"
 }
 bench_cmd_off() { bench_cmd off "$@"; }
 bench_cmd_default() { bench_cmd default "$@"; }
 bench_cmd_each_batch() { bench_cmd each_batch "$@"; }
+bench_cmd_off_again() { bench_cmd off_again "$@"; }
 
 status=0
-echo "== audit off, default and each+batch, interleaved ($SLICES slices of ${SECONDS_PER}s per figure)" >&2
-interleave_run "$WORK" off default each_batch || status=1
-cat "$WORK/off.out" "$WORK/default.out" "$WORK/each_batch.out" >> "$OUT"
+echo "== audit off, default, each+batch and off again, interleaved ($GENERATIONS x $PER_GEN slices of ${SECONDS_PER}s per figure)" >&2
+interleave_generations "$WORK" "$GENERATIONS" off default each_batch off_again || status=1
+cat "$WORK/off.out" "$WORK/default.out" "$WORK/each_batch.out" "$WORK/off_again.out" >> "$OUT"
 for cfg in default each_batch; do
   [ -f "$WORK/$cfg/audit.jsonl" ] && echo "# $cfg: audit log $(wc -l < "$WORK/$cfg/audit.jsonl") lines" >> "$OUT"
 done
