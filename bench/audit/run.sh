@@ -43,7 +43,7 @@ OUT=$WORK/results.txt
 {
   echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "# machine: $(uname -srm); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-  echo "# commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench || echo ' (modified)')"
+  echo "# commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench ':!bench/results' || echo ' (modified)')"
   echo "# seconds per measurement: $SECONDS_PER; slices: $((PER_GEN * GENERATIONS)) ($GENERATIONS generations of" \
        "processes x $PER_GEN); threads: $THREADS; the configurations interleaved measurement by measurement"
   echo "# configs: off = [audit] enabled=false; default = defaults (summary, sync always);" \
