@@ -44,6 +44,7 @@ void *chsm_hmap_get(const struct chsm_hmap *m, uint64_t key);
 uint64_t chsm_hash_bytes(const void *p, size_t n);
 
 /* ---- objects ---- */
+#define CHSM_MAC_POOL 4
 struct chsm_object {
     CK_OBJECT_HANDLE h;
     uint32_t slot;
@@ -62,6 +63,8 @@ struct chsm_object {
     struct chsm_object *prev, *next; /* slot list */
     /* Parsed asymmetric key (keycache.c): built once, shared by readers, dropped when attrs change. */
     _Atomic(struct chsm_pkey *) pkey;
+    /* Keyed HMAC contexts parked by finished operations (keycache.c), one slot per thread group. */
+    _Atomic(struct chsm_mac *) mac_pool[CHSM_MAC_POOL];
     /* In the tables but not yet audited (chsm_obj_add_session): invisible to every session. */
     atomic_bool pending;
 };
@@ -157,6 +160,7 @@ struct chsm_op {
 /* Copy an object's CKA_LABEL as a C string for the audit log (truncated to n-1 bytes). */
 void chsm_obj_label(const struct chsm_object *o, char *out, size_t n);
 void chsm_op_free(struct chsm_op *op);
+extern const struct chsm_op_vtable chsm_mac_vt; /* HMAC and CMAC (mech_sign.c) */
 CHSM_MUST_CHECK CK_RV chsm_op_init(struct chsm_app *app, CK_SESSION_HANDLE h, enum chsm_op_kind kind,
                                    CK_MECHANISM_PTR m, CK_OBJECT_HANDLE hKey, bool with_key);
 /* Data in, data out (out_len NULL: a step without output, e.g. DigestUpdate). */
@@ -197,7 +201,11 @@ CHSM_MUST_CHECK CK_RV chsm_obj_pkey(struct chsm_object *o, struct chsm_pkey **ou
 /* Put a freshly made key into o's cache (takes a reference). */
 void chsm_obj_pkey_set(struct chsm_object *o, struct chsm_pkey *pk);
 /* Forget o's parsed key (attributes changed, object freed). */
-void chsm_obj_pkey_drop(struct chsm_object *o);
+void chsm_obj_pkey_drop(struct chsm_object *o); /* also drops the parked HMAC contexts */
+/* This thread's parked HMAC context of o (NULL: none); the caller owns it. Module lock held (any mode). */
+struct chsm_mac *chsm_obj_mac_take(struct chsm_object *o);
+/* Park a finished HMAC context of o's key for the next operation (frees what it replaces). Module lock held. */
+void chsm_obj_mac_park(struct chsm_object *o, struct chsm_mac *m);
 /* Build a key from an attribute list (import validation). */
 CHSM_MUST_CHECK CK_RV chsm_attrs_pkey(const struct chsm_attrlist *attrs, struct chsm_pkey **out);
 /* Add a key's components (public, or all for is_private) to attrs (keyattrs). */

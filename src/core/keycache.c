@@ -7,10 +7,42 @@
  * dropped from the cache lives until the last operation using it ends; the
  * crypto layer keeps private material in cleansed memory and wipes it on
  * the last free.
+ *
+ * HMAC contexts are parked the same way: an operation that ends hands its
+ * keyed context back to the key object, and the next operation of that
+ * thread on that key re-arms it (crypto/mac.h, chsm_mac_rearm) instead of
+ * duplicating a template and keying it. Every duplicate and free takes and
+ * drops references on the one SHA-2 EVP_MD object all threads share — about
+ * ten atomic operations on one cache line per MAC — so two threads MACing at
+ * once fought over that line. The slots are per thread group, so two threads
+ * on one key do not take each other's context; they are freed (cleansed by
+ * OpenSSL) with the object, like the parsed key.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/internal.h"
+#include "crypto/mac.h"
+
+/* Threads take pool slots round robin, so up to CHSM_MAC_POOL threads never share one. */
+static unsigned pool_slot(void)
+{
+    static atomic_uint next;
+    static _Thread_local int slot = -1;
+    if (slot < 0)
+        slot = (int)(atomic_fetch_add(&next, 1) % CHSM_MAC_POOL);
+    return (unsigned)slot;
+}
+
+struct chsm_mac *chsm_obj_mac_take(struct chsm_object *o)
+{
+    return atomic_exchange(&o->mac_pool[pool_slot()], NULL);
+}
+
+void chsm_obj_mac_park(struct chsm_object *o, struct chsm_mac *m)
+{
+    chsm_mac_free(atomic_exchange(&o->mac_pool[pool_slot()], m));
+}
 
 static struct chsm_bytes view(const struct chsm_attrlist *a, CK_ATTRIBUTE_TYPE t)
 {
@@ -71,6 +103,8 @@ void chsm_obj_pkey_drop(struct chsm_object *o)
 {
     struct chsm_pkey *old = atomic_exchange(&o->pkey, NULL);
     chsm_pkey_free(old);
+    for (size_t i = 0; i < CHSM_MAC_POOL; i++)
+        chsm_mac_free(atomic_exchange(&o->mac_pool[i], NULL));
 }
 
 static CK_RV put_component(const struct chsm_pkey *pk, CK_ATTRIBUTE_TYPE t, struct chsm_attrlist *attrs)

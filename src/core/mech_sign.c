@@ -78,6 +78,13 @@ static CK_RV mac_init(struct chsm_op *op, const CK_MECHANISM *m, const struct ch
     const struct chsm_attr *v = chsm_attrlist_get(key->attrs, CKA_VALUE);
     if (v == NULL || v->len == 0)
         return CHSM_ERR(CKR_KEY_TYPE_INCONSISTENT, "core", "secret key without a value");
+    /* The thread's parked context of this key, re-armed (keycache.c); else a fresh one. */
+    struct chsm_mac *parked = key->obj != NULL ? chsm_obj_mac_take(key->obj) : NULL;
+    if (parked != NULL && chsm_mac_rearm(parked, m->mechanism, m->pParameter, m->ulParameterLen)) {
+        op->state = parked;
+        return CKR_OK;
+    }
+    chsm_mac_free(parked);
     return chsm_mac_new(m->mechanism, m->pParameter, m->ulParameterLen, v->value, v->len,
                         (struct chsm_mac **)&op->state);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "crypto/mac.h"
 
 void chsm_op_free(struct chsm_op *op)
 {
@@ -132,8 +133,24 @@ out:
     return rv;
 }
 
+/* An ended HMAC operation parks its keyed context with its key object for the next one (keycache.c). */
+static void park_mac(struct chsm_op *op)
+{
+    if (op == NULL || op->vt != &chsm_mac_vt || op->key == 0 || !chsm_mac_parkable(op->state))
+        return;
+    chsm_rdlock();
+    struct chsm_object *o = chsm_hmap_get(&chsm_g.objects, op->key);
+    if (o != NULL) {
+        chsm_obj_mac_park(o, op->state);
+        op->state = NULL;
+    }
+    chsm_unlock();
+}
+
+/* Session lock held, module lock not. */
 static void end_op(struct chsm_session *s, enum chsm_op_kind kind)
 {
+    park_mac(s->ops[kind]);
     chsm_op_free(s->ops[kind]);
     s->ops[kind] = NULL;
 }

@@ -16,6 +16,7 @@ struct chsm_mac {
     EVP_MAC_CTX *ctx;
     size_t full_len, out_len;
     bool finished;
+    CK_MECHANISM_TYPE mech;
 };
 
 CHSM_MUST_CHECK static CK_RV general_len(const void *param, size_t param_len, size_t full, size_t *out)
@@ -62,6 +63,7 @@ CK_RV chsm_mac_new(CK_MECHANISM_TYPE mech, const void *param, size_t param_len, 
                 CHSM_ERR(CKR_MECHANISM_INVALID, CHSM_LAYER_CRYPTO, "not a MAC mech 0x%lx", mech));
     m = calloc(1, sizeof(*m));
     CHSM_ENSURE(m != NULL, CHSM_ERR(CKR_HOST_MEMORY, CHSM_LAYER_CRYPTO, "mac ctx"));
+    m->mech = mech;
     m->ctx = tmpl != NULL ? EVP_MAC_CTX_dup(tmpl) : EVP_MAC_CTX_new(chsm_crypto_g.cmac);
     CHSM_ENSURE(m->ctx != NULL, CHSM_OSSL_ERR(CKR_HOST_MEMORY, "MAC ctx"));
     /* A zero-length HMAC key is legal; OpenSSL wants a non-NULL pointer for it. */
@@ -88,6 +90,56 @@ void chsm_mac_free(struct chsm_mac *m)
         return;
     EVP_MAC_CTX_free(m->ctx);
     free(m);
+}
+
+static bool is_hmac(CK_MECHANISM_TYPE mech, bool *general)
+{
+    switch (mech) {
+    case CKM_SHA_1_HMAC_GENERAL: case CKM_SHA224_HMAC_GENERAL: case CKM_SHA256_HMAC_GENERAL:
+    case CKM_SHA384_HMAC_GENERAL: case CKM_SHA512_HMAC_GENERAL:
+        *general = true;
+        return true;
+    case CKM_SHA_1_HMAC: case CKM_SHA224_HMAC: case CKM_SHA256_HMAC: case CKM_SHA384_HMAC: case CKM_SHA512_HMAC:
+        *general = false;
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool chsm_mac_parkable(const struct chsm_mac *m)
+{
+    bool general;
+    return m != NULL && is_hmac(m->mech, &general);
+}
+
+bool chsm_mac_rearm(struct chsm_mac *m, CK_MECHANISM_TYPE mech, const void *param, size_t param_len)
+{
+    bool general = false;
+    size_t out_len = 0;
+    CK_ULONG len = 0;
+    if (m == NULL || m->mech != mech || !is_hmac(mech, &general))
+        return false;
+    if (general) {
+        if (param == NULL || param_len != sizeof(len))
+            return false; /* chsm_mac_new reports it */
+        memcpy(&len, param, sizeof(len));
+        if (len < 1 || len > m->full_len)
+            return false;
+        out_len = len;
+    } else {
+        if (param_len != 0)
+            return false;
+        out_len = m->full_len;
+    }
+    /* No key: HMAC restarts from its keyed state (whatever the last operation left). */
+    bool ok = EVP_MAC_init(m->ctx, NULL, 0, NULL) == 1;
+    ERR_clear_error();
+    if (!ok)
+        return false;
+    m->out_len = out_len;
+    m->finished = false;
+    return true;
 }
 
 size_t chsm_mac_len(const struct chsm_mac *m)

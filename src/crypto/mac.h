@@ -27,6 +27,16 @@ struct chsm_mac;
 CHSM_MUST_CHECK CK_RV chsm_mac_new(CK_MECHANISM_TYPE mech, const void *param, size_t param_len, const uint8_t *key,
                                    size_t key_len, struct chsm_mac **out);
 void chsm_mac_free(struct chsm_mac *m);
+/* An HMAC context: it may be parked with its key object and re-armed for the next operation. */
+bool chsm_mac_parkable(const struct chsm_mac *m);
+/*
+ * Restart a parked HMAC context (any state) for a new operation with this
+ * mechanism and parameter. False when it does not fit (another mechanism,
+ * not HMAC, a bad parameter, OpenSSL refused): the caller frees it and uses
+ * chsm_mac_new, which reports any parameter error. The caller guarantees
+ * the key is the one the context was made with (the same key object).
+ */
+bool chsm_mac_rearm(struct chsm_mac *m, CK_MECHANISM_TYPE mech, const void *param, size_t param_len);
 size_t chsm_mac_len(const struct chsm_mac *m);
 CHSM_MUST_CHECK CK_RV chsm_mac_update(struct chsm_mac *m, const uint8_t *in, size_t n);
 /* out == NULL or *out_len too small: *out_len = chsm_mac_len (CKR_OK / CKR_BUFFER_TOO_SMALL), state kept. */
