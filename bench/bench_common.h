@@ -42,6 +42,22 @@ struct bench_op {
     bench_iter_fn fn;
 };
 
+/*
+ * The operations p11bench and rawbench both measure, as X(name, iteration
+ * function), in the one order interleaved runs rely on (each program defines
+ * the functions under these names).
+ */
+#define BENCH_OPS(X)                                                                                         \
+    X(rsa2048_pkcs1_sign, it_rsa_pkcs_sign) X(rsa2048_pkcs1_verify, it_rsa_pkcs_verify)                      \
+    X(rsa2048_pss_sign, it_rsa_pss_sign) X(rsa2048_pss_verify, it_rsa_pss_verify)                            \
+    X(ecdsa_p256_sign, it_p256_sign) X(ecdsa_p256_verify, it_p256_verify)                                    \
+    X(ecdsa_p384_sign, it_p384_sign) X(ecdsa_p384_verify, it_p384_verify)                                    \
+    X(ed25519_sign, it_ed_sign) X(ed25519_verify, it_ed_verify)                                              \
+    X(sha256_4k, it_sha256_4k) X(aes256_gcm_enc_4k, it_gcm_enc_4k)                                           \
+    X(aes256_gcm_dec_4k, it_gcm_dec_4k) X(aes256_cbcpad_enc_4k, it_cbcpad_enc_4k)                            \
+    X(hmac_sha256_64, it_hmac_64) X(aes256_gcm_enc_64, it_gcm_enc_64)                                        \
+    X(random_32, it_random_32) X(aes256_keygen, it_aes_keygen) X(ec_p256_keygen, it_p256_keygen)
+
 struct bench_plan {
     const char *impl;
     const char *only;    /* comma-separated op names; NULL = all */

@@ -200,18 +200,9 @@ static int it_p256_keygen(void *c)
     return k == NULL;
 }
 
-static const struct bench_op ops[] = {
-    {"rsa2048_pkcs1_sign", it_rsa_pkcs_sign}, {"rsa2048_pkcs1_verify", it_rsa_pkcs_verify},
-    {"rsa2048_pss_sign", it_rsa_pss_sign},    {"rsa2048_pss_verify", it_rsa_pss_verify},
-    {"ecdsa_p256_sign", it_p256_sign},        {"ecdsa_p256_verify", it_p256_verify},
-    {"ecdsa_p384_sign", it_p384_sign},        {"ecdsa_p384_verify", it_p384_verify},
-    {"ed25519_sign", it_ed_sign},             {"ed25519_verify", it_ed_verify},
-    {"sha256_4k", it_sha256_4k},              {"aes256_gcm_enc_4k", it_gcm_enc_4k},
-    {"aes256_gcm_dec_4k", it_gcm_dec_4k},     {"aes256_cbcpad_enc_4k", it_cbcpad_enc_4k},
-    {"hmac_sha256_64", it_hmac_64},           {"aes256_gcm_enc_64", it_gcm_enc_64},
-    {"random_32", it_random_32},              {"aes256_keygen", it_aes_keygen},
-    {"ec_p256_keygen", it_p256_keygen},
-};
+#define OP(name, fn) {#name, fn},
+static const struct bench_op ops[] = {BENCH_OPS(OP)};
+#undef OP
 
 int main(int argc, char **argv)
 {
