@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,11 +147,14 @@ static int selected(const char *list, const char *name)
 /* FIFOs are opened read-write: the open never blocks and a write never meets a reader-less pipe. */
 struct turns {
     int in, out;
+    pid_t driver; /* the driver script (BENCH_DRIVER_PID, set by interleave.sh), else the parent */
 };
 
 static int turns_open(const struct bench_plan *p, struct turns *t)
 {
     t->in = t->out = -1;
+    const char *d = getenv("BENCH_DRIVER_PID");
+    t->driver = d != NULL && atoi(d) > 0 ? (pid_t)atoi(d) : getppid();
     if (p->turn_in == NULL && p->turn_out == NULL && p->ready == NULL)
         return 0;
     if (p->turn_in == NULL || p->turn_out == NULL || p->ready == NULL) {
@@ -168,18 +172,27 @@ static int turns_open(const struct bench_plan *p, struct turns *t)
     return 0;
 }
 
-/* Waits at most 10 minutes: a partner that died must not hang the run. */
+/* Waits at most 10 minutes, and gives up at once when the driver that started it is gone:
+ * a partner or driver that died must not leave this program waiting. */
 static int turn_wait(const struct turns *t)
 {
     if (t->in < 0)
         return 0;
     struct pollfd pf = {.fd = t->in, .events = POLLIN};
     char b;
-    if (poll(&pf, 1, 600000) != 1 || read(t->in, &b, 1) != 1) {
-        fprintf(stderr, "bench: no turn within 10 minutes (a partner program failed?)\n");
-        return -1;
+    for (int waited = 0; waited < 600; waited++) {
+        int n = poll(&pf, 1, 1000);
+        if (n == 1)
+            return read(t->in, &b, 1) == 1 ? 0 : -1;
+        if (n < 0 && errno != EINTR)
+            break;
+        if (kill(t->driver, 0) != 0 && errno == ESRCH) {
+            fprintf(stderr, "bench: the driver is gone; stopping\n");
+            return -1;
+        }
     }
-    return 0;
+    fprintf(stderr, "bench: no turn within 10 minutes (a partner program failed?)\n");
+    return -1;
 }
 
 static int turn_pass(const struct turns *t)

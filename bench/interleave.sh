@@ -12,6 +12,8 @@ interleave_run() {
   for i in $(seq 0 $((n - 1))); do mkfifo "$dir/turn$i"; done
   mkfifo "$dir/ready"
   exec {fd}<>"$dir/ready"
+  # The programs stop waiting for a turn once this script is gone (bench_common.c, turn_wait).
+  export BENCH_DRIVER_PID=$$
   for i in $(seq 0 $((n - 1))); do
     "bench_cmd_${names[$i]}" --turn-in "$dir/turn$i" --turn-out "$dir/turn$(( (i + 1) % n ))" \
       --ready "$dir/ready" > "$dir/${names[$i]}.out" 2> "$dir/${names[$i]}.err" &
