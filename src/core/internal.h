@@ -143,6 +143,9 @@ struct chsm_op_vtable {
     void (*free)(struct chsm_op *op);
     /* The handler answers a too-small buffer itself (CKR_BUFFER_TOO_SMALL, exact size, state kept). */
     bool handles_short;
+    /* Optional: the operation ended; it may hand state back to its key object (module read lock held),
+     * e.g. a keyed HMAC context for the next operation (keycache.c). */
+    void (*ended)(struct chsm_op *op, struct chsm_object *key);
 };
 
 struct chsm_op {
@@ -160,7 +163,6 @@ struct chsm_op {
 /* Copy an object's CKA_LABEL as a C string for the audit log (truncated to n-1 bytes). */
 void chsm_obj_label(const struct chsm_object *o, char *out, size_t n);
 void chsm_op_free(struct chsm_op *op);
-extern const struct chsm_op_vtable chsm_mac_vt; /* HMAC and CMAC (mech_sign.c) */
 CHSM_MUST_CHECK CK_RV chsm_op_init(struct chsm_app *app, CK_SESSION_HANDLE h, enum chsm_op_kind kind,
                                    CK_MECHANISM_PTR m, CK_OBJECT_HANDLE hKey, bool with_key);
 /* Data in, data out (out_len NULL: a step without output, e.g. DigestUpdate). */

@@ -121,5 +121,14 @@ static void mac_free(struct chsm_op *op)
     op->state = NULL;
 }
 
-const struct chsm_op_vtable chsm_mac_vt = {mac_init, mac_update, mac_final, mac_oneshot, mac_size, NULL, mac_free,
-                                           false};
+/* An HMAC context goes back to its key object for the next operation on that key (keycache.c). */
+static void mac_ended(struct chsm_op *op, struct chsm_object *key)
+{
+    if (!chsm_mac_parkable(op->state))
+        return;
+    chsm_obj_mac_park(key, op->state);
+    op->state = NULL;
+}
+
+const struct chsm_op_vtable chsm_mac_vt = {mac_init, mac_update, mac_final, mac_oneshot, mac_size,
+                                           NULL,     mac_free,   false,     mac_ended};

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "core/internal.h"
-#include "crypto/mac.h"
 
 void chsm_op_free(struct chsm_op *op)
 {
@@ -133,24 +132,22 @@ out:
     return rv;
 }
 
-/* An ended HMAC operation parks its keyed context with its key object for the next one (keycache.c). */
-static void park_mac(struct chsm_op *op)
+/* An ended operation may hand state back to its key object (chsm_op_vtable.ended). */
+static void hand_back(struct chsm_op *op)
 {
-    if (op == NULL || op->vt != &chsm_mac_vt || op->key == 0 || !chsm_mac_parkable(op->state))
+    if (op == NULL || op->vt->ended == NULL || op->key == 0)
         return;
     chsm_rdlock();
     struct chsm_object *o = chsm_hmap_get(&chsm_g.objects, op->key);
-    if (o != NULL) {
-        chsm_obj_mac_park(o, op->state);
-        op->state = NULL;
-    }
+    if (o != NULL)
+        op->vt->ended(op, o);
     chsm_unlock();
 }
 
 /* Session lock held, module lock not. */
 static void end_op(struct chsm_session *s, enum chsm_op_kind kind)
 {
-    park_mac(s->ops[kind]);
+    hand_back(s->ops[kind]);
     chsm_op_free(s->ops[kind]);
     s->ops[kind] = NULL;
 }
