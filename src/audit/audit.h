@@ -72,6 +72,9 @@ CHSM_MUST_CHECK CK_RV chsm_audit_event(struct chsm_audit *a, const struct chsm_a
 void chsm_audit_key_use(struct chsm_audit *a, int64_t slot, uint64_t session, enum chsm_audit_user user,
                         const char *object_id, const char *object_label, const char *mechanism,
                         const char *operation, CK_RV result);
+/* Whether chsm_audit_key_use records anything (false when a is NULL, disabled, or log_level
+ * leaves crypto events out): callers skip building its arguments when it does not. */
+bool chsm_audit_counts_key_use(const struct chsm_audit *a);
 /* Flush the summaries of one session and drain the queue (call at session close). */
 void chsm_audit_session_closed(struct chsm_audit *a, uint64_t session);
 

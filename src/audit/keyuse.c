@@ -332,6 +332,11 @@ void audit_ku_configure(struct chsm_audit *a)
     a->ku_mode = (uint8_t)m;
 }
 
+bool chsm_audit_counts_key_use(const struct chsm_audit *a)
+{
+    return a != NULL && a->ku_mode != AUDIT_KU_OFF;
+}
+
 /* The shard's last slot counts this use: same session, result, operation, object and mechanism. */
 static inline __attribute__((always_inline)) bool last_matches(const struct audit_ku_slot *s, uint64_t session,
                                                                CK_RV result, int op, const char *object_id,

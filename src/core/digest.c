@@ -89,7 +89,7 @@ static CK_RV digest_key_locked(struct chsm_session *s, struct chsm_op *op, CK_OB
     CHSM_ENSURE(v != NULL, CKR_KEY_INDIGESTIBLE);
     CHSM_GUARD(op->vt->update_key(op, v->value, v->len));
     op->multipart = true;
-    if (chsm_g.audit != NULL) {
+    if (chsm_audit_counts_key_use(chsm_g.audit)) {
         char label[65];
         chsm_obj_label(o, label, sizeof(label));
         chsm_audit_key_use(chsm_g.audit, s->slot, s->h, chsm_audit_user_of(s->app->login[s->slot]), o->uid_hex,

@@ -154,7 +154,9 @@ static void end_op(struct chsm_session *s, enum chsm_op_kind kind)
 
 static void account(const struct chsm_session *s, const struct chsm_op *op, const char *what, CK_RV rv)
 {
-    if (op->key == 0 || chsm_g.audit == NULL)
+    /* With key-use accounting off (audit disabled, or log_level without crypto) nothing is
+     * looked up: the mechanism name and user cost more than the check. */
+    if (op->key == 0 || !chsm_audit_counts_key_use(chsm_g.audit))
         return;
     chsm_audit_key_use(chsm_g.audit, s->slot, s->h, chsm_audit_user_of(s->app->login[s->slot]), op->key_uid,
                        op->key_label[0] ? op->key_label : NULL, chsm_mech_name(op->mech), what, rv);

@@ -327,7 +327,45 @@ static void test_ku_shard_layout(void **state)
     free(p);
 }
 
+/* ---- whether key use is counted at all (core skips building the record when not) ---- */
+
+static void test_ku_counts_key_use(void **state)
+{
+    (void)state;
+    assert_false(chsm_audit_counts_key_use(NULL));
+    static const struct {
+        bool enabled;
+        enum chsm_audit_level level;
+        enum chsm_audit_key_use key_use;
+        bool counts;
+    } rows[] = {
+        {true, CHSM_AUDIT_ALL, CHSM_AUDIT_KEYUSE_SUMMARY, true},
+        {true, CHSM_AUDIT_ALL, CHSM_AUDIT_KEYUSE_EACH, true},
+        {true, CHSM_AUDIT_CRYPTO, CHSM_AUDIT_KEYUSE_SUMMARY, true},
+        {true, CHSM_AUDIT_AUTH, CHSM_AUDIT_KEYUSE_SUMMARY, false},
+        {true, CHSM_AUDIT_ADMIN, CHSM_AUDIT_KEYUSE_EACH, false},
+        {true, CHSM_AUDIT_NONE, CHSM_AUDIT_KEYUSE_EACH, false},
+        {false, CHSM_AUDIT_ALL, CHSM_AUDIT_KEYUSE_SUMMARY, false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char name[40];
+        (void)snprintf(name, sizeof(name), "ku_counts_%zu.jsonl", i);
+        char *p = t_path(name);
+        struct chsm_config cfg;
+        struct chsm_audit *a;
+        t_cfg(&cfg, p);
+        cfg.audit.enabled = rows[i].enabled;
+        cfg.audit.log_level = rows[i].level;
+        cfg.audit.key_use = rows[i].key_use;
+        assert_int_equal(chsm_audit_open(&cfg, &a), CKR_OK);
+        assert_int_equal(chsm_audit_counts_key_use(a), rows[i].counts);
+        chsm_audit_close(a);
+        free(p);
+    }
+}
+
 const struct CMUnitTest t_keyuse_tests[] = {
+    cmocka_unit_test(test_ku_counts_key_use),
     cmocka_unit_test(test_ku_two_threads_exact),
     cmocka_unit_test(test_ku_names_by_content),
     cmocka_unit_test(test_ku_operation_names),

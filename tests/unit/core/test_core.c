@@ -118,6 +118,24 @@ static void test_lifecycle(void **state)
     assert_true(chsm_mech_from_name("CKM_SHA3_256", &m));
     assert_int_equal(m, CKM_SHA3_256);
     assert_false(chsm_mech_from_name("CKM_NOPE", &m));
+    /* Every listed mechanism has a name, and the name leads back to it (the binary search over the
+     * sorted index agrees with the table); an unknown one is printed by value. */
+    CK_MECHANISM_TYPE list[128];
+    CK_ULONG cnt = CHSM_ARRAY_LEN(list);
+    assert_int_equal(chsm_core_GetMechanismList(chsm_core_default_app(), 0, list, &cnt), CKR_OK);
+    for (CK_ULONG i = 0; i < cnt; i++) {
+        const char *name = chsm_mech_name(list[i]);
+        assert_int_equal(strncmp(name, "CKM_0x", 6) != 0, 1);
+        assert_true(chsm_mech_from_name(name, &m));
+        assert_int_equal(m, list[i]);
+    }
+    const CK_MECHANISM_TYPE ends[] = {CKM_RSA_PKCS_KEY_PAIR_GEN, CKM_SHA256_KEY_DERIVATION, CKM_AES_KEY_WRAP_KWP};
+    for (size_t i = 0; i < CHSM_ARRAY_LEN(ends); i++) {
+        assert_true(chsm_mech_from_name(chsm_mech_name(ends[i]), &m));
+        assert_int_equal(m, ends[i]);
+    }
+    assert_string_equal(chsm_mech_name(CKM_MD5), "CKM_0x00000210");
+    assert_string_equal(chsm_mech_name(CKM_VENDOR_DEFINED | 7), "CKM_0x80000007");
 }
 
 static void test_session_states(void **state)
