@@ -45,6 +45,7 @@ uint64_t chsm_hash_bytes(const void *p, size_t n);
 
 /* ---- objects ---- */
 #define CHSM_MAC_POOL 4
+struct chsm_key_pool;
 struct chsm_object {
     CK_OBJECT_HANDLE h;
     uint32_t slot;
@@ -63,8 +64,9 @@ struct chsm_object {
     struct chsm_object *prev, *next; /* slot list */
     /* Parsed asymmetric key (keycache.c): built once, shared by readers, dropped when attrs change. */
     _Atomic(struct chsm_pkey *) pkey;
-    /* Keyed HMAC contexts parked by finished operations (keycache.c), one slot per thread group. */
-    _Atomic(struct chsm_mac *) mac_pool[CHSM_MAC_POOL];
+    /* Keyed HMAC and AES contexts parked by finished operations (keycache.c), one cache line per
+     * thread group; allocated on the first park, freed with the parsed key. */
+    _Atomic(struct chsm_key_pool *) pool;
     /* In the tables but not yet audited (chsm_obj_add_session): invisible to every session. */
     atomic_bool pending;
 };
@@ -203,11 +205,14 @@ CHSM_MUST_CHECK CK_RV chsm_obj_pkey(struct chsm_object *o, struct chsm_pkey **ou
 /* Put a freshly made key into o's cache (takes a reference). */
 void chsm_obj_pkey_set(struct chsm_object *o, struct chsm_pkey *pk);
 /* Forget o's parsed key (attributes changed, object freed). */
-void chsm_obj_pkey_drop(struct chsm_object *o); /* also drops the parked HMAC contexts */
+void chsm_obj_pkey_drop(struct chsm_object *o); /* also drops the parked HMAC and AES contexts */
 /* This thread's parked HMAC context of o (NULL: none); the caller owns it. Module lock held (any mode). */
 struct chsm_mac *chsm_obj_mac_take(struct chsm_object *o);
 /* Park a finished HMAC context of o's key for the next operation (frees what it replaces). Module lock held. */
 void chsm_obj_mac_park(struct chsm_object *o, struct chsm_mac *m);
+/* The same for AES contexts, one pool per direction (encrypt true/false). */
+struct chsm_cipher *chsm_obj_cipher_take(struct chsm_object *o, bool encrypt);
+void chsm_obj_cipher_park(struct chsm_object *o, struct chsm_cipher *c);
 /* Build a key from an attribute list (import validation). */
 CHSM_MUST_CHECK CK_RV chsm_attrs_pkey(const struct chsm_attrlist *attrs, struct chsm_pkey **out);
 /* Add a key's components (public, or all for is_private) to attrs (keyattrs). */

@@ -19,9 +19,11 @@
  * OpenSSL) with the object, like the parsed key.
  */
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
+#include "crypto/cipher.h"
 #include "crypto/mac.h"
 
 /* Threads take pool slots round robin, so up to CHSM_MAC_POOL threads never share one. */
@@ -34,14 +36,61 @@ static unsigned pool_slot(void)
     return (unsigned)slot;
 }
 
+/*
+ * One cache line per slot: two threads working with one key exchange pointers on every
+ * operation, and on a shared line each exchange would pull the line from the other core.
+ */
+struct chsm_key_pool {
+    struct {
+        _Alignas(64) _Atomic(struct chsm_mac *) mac;
+        _Atomic(struct chsm_cipher *) cipher[2]; /* [0] decrypt, [1] encrypt */
+    } slot[CHSM_MAC_POOL];
+};
+
+/* o's pool; created on demand when create is set (NULL only without memory). Module lock held:
+ * the pool is freed only under the write lock (chsm_obj_pkey_drop), never while it is in use. */
+static struct chsm_key_pool *pool_of(struct chsm_object *o, bool create)
+{
+    struct chsm_key_pool *p = atomic_load_explicit(&o->pool, memory_order_acquire);
+    if (p != NULL || !create)
+        return p;
+    struct chsm_key_pool *fresh = aligned_alloc(64, sizeof(*fresh));
+    if (fresh == NULL)
+        return NULL;
+    for (size_t i = 0; i < CHSM_MAC_POOL; i++) {
+        atomic_init(&fresh->slot[i].mac, NULL);
+        atomic_init(&fresh->slot[i].cipher[0], NULL);
+        atomic_init(&fresh->slot[i].cipher[1], NULL);
+    }
+    if (!atomic_compare_exchange_strong(&o->pool, &p, fresh)) {
+        free(fresh); /* another thread installed one first: use that */
+        return p;
+    }
+    return fresh;
+}
+
 struct chsm_mac *chsm_obj_mac_take(struct chsm_object *o)
 {
-    return atomic_exchange(&o->mac_pool[pool_slot()], NULL);
+    struct chsm_key_pool *p = pool_of(o, false);
+    return p != NULL ? atomic_exchange(&p->slot[pool_slot()].mac, NULL) : NULL;
 }
 
 void chsm_obj_mac_park(struct chsm_object *o, struct chsm_mac *m)
 {
-    chsm_mac_free(atomic_exchange(&o->mac_pool[pool_slot()], m));
+    struct chsm_key_pool *p = pool_of(o, true);
+    chsm_mac_free(p != NULL ? atomic_exchange(&p->slot[pool_slot()].mac, m) : m);
+}
+
+struct chsm_cipher *chsm_obj_cipher_take(struct chsm_object *o, bool encrypt)
+{
+    struct chsm_key_pool *p = pool_of(o, false);
+    return p != NULL ? atomic_exchange(&p->slot[pool_slot()].cipher[encrypt], NULL) : NULL;
+}
+
+void chsm_obj_cipher_park(struct chsm_object *o, struct chsm_cipher *c)
+{
+    struct chsm_key_pool *p = pool_of(o, true);
+    chsm_cipher_free(p != NULL ? atomic_exchange(&p->slot[pool_slot()].cipher[chsm_cipher_encrypts(c)], c) : c);
 }
 
 static struct chsm_bytes view(const struct chsm_attrlist *a, CK_ATTRIBUTE_TYPE t)
@@ -103,8 +152,15 @@ void chsm_obj_pkey_drop(struct chsm_object *o)
 {
     struct chsm_pkey *old = atomic_exchange(&o->pkey, NULL);
     chsm_pkey_free(old);
-    for (size_t i = 0; i < CHSM_MAC_POOL; i++)
-        chsm_mac_free(atomic_exchange(&o->mac_pool[i], NULL));
+    struct chsm_key_pool *p = atomic_exchange(&o->pool, NULL);
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < CHSM_MAC_POOL; i++) {
+        chsm_mac_free(atomic_load(&p->slot[i].mac));
+        chsm_cipher_free(atomic_load(&p->slot[i].cipher[0]));
+        chsm_cipher_free(atomic_load(&p->slot[i].cipher[1]));
+    }
+    free(p);
 }
 
 static CK_RV put_component(const struct chsm_pkey *pk, CK_ATTRIBUTE_TYPE t, struct chsm_attrlist *attrs)

@@ -15,8 +15,16 @@ static CK_RV aes_init(struct chsm_op *op, const CK_MECHANISM *m, const struct ch
     const struct chsm_attr *v = chsm_attrlist_get(key->attrs, CKA_VALUE);
     if (v == NULL)
         return CHSM_ERR(CKR_KEY_TYPE_INCONSISTENT, "core", "secret key without a value");
-    return chsm_cipher_new(m->mechanism, m->pParameter, m->ulParameterLen, v->value, v->len,
-                           op->kind == CHSM_OP_ENCRYPT, (struct chsm_cipher **)&op->state);
+    bool enc = op->kind == CHSM_OP_ENCRYPT;
+    /* The thread's parked context of this key and direction, re-armed (keycache.c); else a fresh one. */
+    struct chsm_cipher *parked = key->obj != NULL ? chsm_obj_cipher_take(key->obj, enc) : NULL;
+    if (parked != NULL && chsm_cipher_rearm(parked, m->mechanism, m->pParameter, m->ulParameterLen, enc)) {
+        op->state = parked;
+        return CKR_OK;
+    }
+    chsm_cipher_free(parked);
+    return chsm_cipher_new(m->mechanism, m->pParameter, m->ulParameterLen, v->value, v->len, enc,
+                           (struct chsm_cipher **)&op->state);
 }
 
 static CK_RV aes_update(struct chsm_op *op, const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
@@ -52,8 +60,17 @@ static void aes_free(struct chsm_op *op)
     op->state = NULL;
 }
 
-const struct chsm_op_vtable chsm_aes_crypt_vt = {aes_init, aes_update, aes_final, aes_oneshot, aes_size, NULL,
-                                                 aes_free, true};
+/* A finished AES context goes back to its key object for the next operation on that key (keycache.c). */
+static void aes_ended(struct chsm_op *op, struct chsm_object *key)
+{
+    if (!chsm_cipher_parkable(op->state))
+        return;
+    chsm_obj_cipher_park(key, op->state);
+    op->state = NULL;
+}
+
+const struct chsm_op_vtable chsm_aes_crypt_vt = {aes_init, aes_update, aes_final, aes_oneshot, aes_size,
+                                                 NULL,     aes_free,   true,      aes_ended};
 
 /* ---- RSA: one shot; the parameter is copied because the caller's may not outlive Init ---- */
 struct rsa_state {

@@ -29,6 +29,7 @@ struct chsm_cipher {
     uint64_t ctr_left;     /* CTR: blocks left before the counter would wrap (UINT64_MAX: unlimited) */
     size_t ctr_partial;    /* CTR: bytes used of the current block */
     size_t tag_len;        /* GCM */
+    size_t iv_len;         /* GCM: the IV length OpenSSL's context is set up for */
     struct chsm_buf gcm_in;/* GCM decrypt: ciphertext||tag buffered until final */
     struct chsm_gcm_long *lg; /* GCM with an IV of 129..256 bytes (then ctx is unused) */
     uint8_t pending[16];   /* CBC-PAD decrypt: unpadded last block, kept for a retry after BUFFER_TOO_SMALL */
@@ -79,6 +80,7 @@ CHSM_MUST_CHECK static CK_RV gcm_setup(struct chsm_cipher *c, const EVP_CIPHER *
     CHSM_ENSURE(p.ulTagBits <= 128 && p.ulTagBits % 8 == 0,
                 CHSM_ERR(CKR_MECHANISM_PARAM_INVALID, CHSM_LAYER_CRYPTO, "GCM tag bits %lu", p.ulTagBits));
     c->tag_len = p.ulTagBits / 8;
+    c->iv_len = p.ulIvLen;
     if (p.ulIvLen > CHSM_GCM_OSSL_MAX_IV) {
         CHSM_GUARD(chsm_gcm_long_new(key, key_len, p.pIv, p.ulIvLen, p.pAAD, p.ulAADLen, &c->lg));
         goto out;
@@ -102,16 +104,23 @@ out:
     return rv;
 }
 
-CHSM_MUST_CHECK static CK_RV mode_for(CK_MECHANISM_TYPE mech, enum mode *m, enum chsm_cipher_id *base)
+static bool mode_of(CK_MECHANISM_TYPE mech, enum mode *m, enum chsm_cipher_id *base)
 {
     switch (mech) {
-    case CKM_AES_ECB: *m = M_ECB, *base = CHSM_C_AES_ECB; return CKR_OK;
-    case CKM_AES_CBC: *m = M_CBC, *base = CHSM_C_AES_CBC; return CKR_OK;
-    case CKM_AES_CBC_PAD: *m = M_CBC_PAD, *base = CHSM_C_AES_CBC; return CKR_OK;
-    case CKM_AES_CTR: *m = M_CTR, *base = CHSM_C_AES_CTR; return CKR_OK;
-    case CKM_AES_GCM: *m = M_GCM, *base = CHSM_C_AES_GCM; return CKR_OK;
-    default: return CHSM_ERR(CKR_MECHANISM_INVALID, CHSM_LAYER_CRYPTO, "not a streaming cipher 0x%lx", mech);
+    case CKM_AES_ECB: *m = M_ECB, *base = CHSM_C_AES_ECB; return true;
+    case CKM_AES_CBC: *m = M_CBC, *base = CHSM_C_AES_CBC; return true;
+    case CKM_AES_CBC_PAD: *m = M_CBC_PAD, *base = CHSM_C_AES_CBC; return true;
+    case CKM_AES_CTR: *m = M_CTR, *base = CHSM_C_AES_CTR; return true;
+    case CKM_AES_GCM: *m = M_GCM, *base = CHSM_C_AES_GCM; return true;
+    default: return false;
     }
+}
+
+CHSM_MUST_CHECK static CK_RV mode_for(CK_MECHANISM_TYPE mech, enum mode *m, enum chsm_cipher_id *base)
+{
+    if (!mode_of(mech, m, base))
+        return CHSM_ERR(CKR_MECHANISM_INVALID, CHSM_LAYER_CRYPTO, "not a streaming cipher 0x%lx", mech);
+    return CKR_OK;
 }
 
 CK_RV chsm_cipher_new(CK_MECHANISM_TYPE mech, const void *param, size_t param_len, const uint8_t *key,
@@ -153,6 +162,83 @@ out:
     chsm_cipher_free(c);
     chsm_ossl_clear();
     return rv;
+}
+
+bool chsm_cipher_parkable(const struct chsm_cipher *c)
+{
+    /* Only a finished operation: one abandoned half way is freed, whatever it buffered. The long-IV
+     * GCM path (gcm_long.c) keeps no OpenSSL context worth keeping. */
+    return c != NULL && c->finished && c->lg == NULL && c->ctx != NULL;
+}
+
+bool chsm_cipher_encrypts(const struct chsm_cipher *c)
+{
+    return c->enc;
+}
+
+/* The GCM parameters re-arming takes: valid, with GCM's native 12-byte IV (other lengths need the
+ * IV length set before the IV, which the fresh path does). */
+static bool rearm_gcm_params(const void *param, size_t len, CK_GCM_PARAMS *p)
+{
+    if (param == NULL || len != sizeof(*p))
+        return false;
+    memcpy(p, param, sizeof(*p));
+    return p->ulIvLen == 12 && p->pIv != NULL && (p->pAAD != NULL || p->ulAADLen == 0) && p->ulAADLen <= INT32_MAX &&
+           p->ulTagBits <= 128 && p->ulTagBits % 8 == 0;
+}
+
+bool chsm_cipher_rearm(struct chsm_cipher *c, CK_MECHANISM_TYPE mech, const void *param, size_t param_len,
+                       bool encrypt)
+{
+    enum mode m;
+    enum chsm_cipher_id base;
+    CK_GCM_PARAMS gp;
+    const void *iv = NULL;
+    int n = 0;
+    if (!chsm_cipher_parkable(c) || c->enc != encrypt || !mode_of(mech, &m, &base) || m != c->mode)
+        return false;
+    switch (m) {
+    case M_GCM:
+        /* Both 12 bytes: OpenSSL takes as many IV bytes as the context was set up for. */
+        if (c->iv_len != 12 || !rearm_gcm_params(param, param_len, &gp))
+            return false;
+        iv = gp.pIv;
+        break;
+    case M_CBC:
+    case M_CBC_PAD:
+        if (param == NULL || param_len != 16)
+            return false;
+        iv = param;
+        break;
+    case M_ECB:
+        if (param_len != 0)
+            return false;
+        break;
+    default: /* CTR: the counter's room is recomputed by the fresh path */
+        return false;
+    }
+    /*
+     * Same cipher, same key (the object's value cannot change): only the IV is new. OpenSSL's
+     * providers reset their per-message state on every init (buffered bytes, GCM's hash and
+     * counters); the cipher object is not fetched or referenced again, which is the point:
+     * two threads doing that per operation fight over its reference count.
+     */
+    ERR_set_mark();
+    bool ok = EVP_CipherInit_ex2(c->ctx, NULL, NULL, iv, c->enc, NULL) == 1;
+    if (ok && m == M_GCM && gp.ulAADLen > 0)
+        ok = EVP_CipherUpdate(c->ctx, NULL, &n, gp.pAAD, (int)gp.ulAADLen) == 1;
+    chsm_ossl_clear();
+    if (!ok)
+        return false;
+    c->finished = false;
+    c->held = 0;
+    c->ctr_partial = 0;
+    c->tag_len = m == M_GCM ? gp.ulTagBits / 8 : 0;
+    c->gcm_in.len = 0;
+    chsm_wipe(c->pending, sizeof(c->pending));
+    c->pending_len = 0;
+    c->pending_ready = false;
+    return true;
 }
 
 void chsm_cipher_free(struct chsm_cipher *c)

@@ -45,6 +45,18 @@ struct chsm_cipher;
 CHSM_MUST_CHECK CK_RV chsm_cipher_new(CK_MECHANISM_TYPE mech, const void *param, size_t param_len,
                                       const uint8_t *key, size_t key_len, bool encrypt, struct chsm_cipher **out);
 void chsm_cipher_free(struct chsm_cipher *c);
+/*
+ * Reuse across operations on one key (the caller keeps finished contexts with the key object):
+ * parkable = the operation finished (not abandoned half way); rearm = start a new operation
+ * with the same key, mechanism and direction and new parameters. Rearm returns false, changing
+ * nothing the caller relies on, when the context does not fit (another mechanism or direction,
+ * CKM_AES_CTR, a GCM IV other than 12 bytes, parameters a fresh context would refuse): the
+ * caller then frees it and calls chsm_cipher_new, which reports any parameter error.
+ */
+bool chsm_cipher_parkable(const struct chsm_cipher *c);
+bool chsm_cipher_encrypts(const struct chsm_cipher *c);
+bool chsm_cipher_rearm(struct chsm_cipher *c, CK_MECHANISM_TYPE mech, const void *param, size_t param_len,
+                       bool encrypt);
 size_t chsm_cipher_update_len(const struct chsm_cipher *c, size_t in_len);
 size_t chsm_cipher_final_len(const struct chsm_cipher *c);
 /* Output of a one-shot call with n input bytes: exact, except an upper bound

@@ -133,8 +133,10 @@ bool chsm_mac_rearm(struct chsm_mac *m, CK_MECHANISM_TYPE mech, const void *para
         out_len = m->full_len;
     }
     /* No key: HMAC restarts from its keyed state (whatever the last operation left). */
+    /* The mark keeps the host application's own OpenSSL errors in its queue. */
+    ERR_set_mark();
     bool ok = EVP_MAC_init(m->ctx, NULL, 0, NULL) == 1;
-    ERR_clear_error();
+    chsm_ossl_clear();
     if (!ok)
         return false;
     m->out_len = out_len;
