@@ -159,6 +159,7 @@ struct chsm_op {
     bool needs_context_login; /* key has CKA_ALWAYS_AUTHENTICATE */
     bool context_authed;
     CK_OBJECT_HANDLE key;
+    unsigned long key_drops; /* chsm_g.key_drops when the key was taken (init) */
     char key_uid[2 * CHSM_OBJECT_ID_LEN + 1];
     char key_label[65]; /* for the audit log (truncated) */
 };
@@ -259,6 +260,9 @@ struct chsm_module {
     struct chsm_hmap sessions; /* handle -> session */
     struct chsm_hmap objects;  /* handle -> object */
     atomic_ulong next_handle;
+    /* Bumped by every chsm_obj_pkey_drop: an operation parks keyed state with its key object only
+     * if none happened since its init (op.c hand_back), so nothing keyed outlives a drop. */
+    atomic_ulong key_drops;
     uint32_t selftests_run;
     bool selftests_passed;
     bool lock_held;

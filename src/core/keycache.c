@@ -152,6 +152,7 @@ void chsm_obj_pkey_drop(struct chsm_object *o)
 {
     struct chsm_pkey *old = atomic_exchange(&o->pkey, NULL);
     chsm_pkey_free(old);
+    atomic_fetch_add(&chsm_g.key_drops, 1); /* operations begun before this park nothing (op.c) */
     struct chsm_key_pool *p = atomic_exchange(&o->pool, NULL);
     if (p == NULL)
         return;

@@ -63,7 +63,7 @@ static void aes_free(struct chsm_op *op)
 /* A finished AES context goes back to its key object for the next operation on that key (keycache.c). */
 static void aes_ended(struct chsm_op *op, struct chsm_object *key)
 {
-    if (!chsm_cipher_parkable(op->state))
+    if (!chsm_cipher_park_ready(op->state))
         return;
     chsm_obj_cipher_park(key, op->state);
     op->state = NULL;

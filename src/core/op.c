@@ -64,6 +64,7 @@ static CK_RV init_with_key(struct chsm_session *s, struct chsm_op *op, const str
     CHSM_GUARD(chsm_key_dates_ok(&o->attrs, late_ok));
     CHSM_ENSURE(chsm_obj_complete(s, o), CKR_USER_NOT_LOGGED_IN);
     op->key = o->h;
+    op->key_drops = atomic_load(&chsm_g.key_drops);
     memcpy(op->key_uid, o->uid_hex, sizeof(op->key_uid));
     chsm_obj_label(o, op->key_label, sizeof(op->key_label));
     op->needs_context_login = cls == CKO_PRIVATE_KEY &&
@@ -132,14 +133,19 @@ out:
     return rv;
 }
 
-/* An ended operation may hand state back to its key object (chsm_op_vtable.ended). */
+/*
+ * An ended operation may hand state back to its key object (chsm_op_vtable.ended) - unless a
+ * key's cached state was dropped since the operation began (object destroyed or replaced,
+ * attributes changed, the cache reloaded at logout without secrets): the handle may then name
+ * an object that must not hold keyed state, so the operation's state is freed instead.
+ */
 static void hand_back(struct chsm_op *op)
 {
     if (op == NULL || op->vt->ended == NULL || op->key == 0)
         return;
     chsm_rdlock();
     struct chsm_object *o = chsm_hmap_get(&chsm_g.objects, op->key);
-    if (o != NULL)
+    if (o != NULL && atomic_load(&chsm_g.key_drops) == op->key_drops)
         op->vt->ended(op, o);
     chsm_unlock();
 }

@@ -164,11 +164,23 @@ out:
     return rv;
 }
 
-bool chsm_cipher_parkable(const struct chsm_cipher *c)
+/* A context worth keeping: finished (not abandoned half way), GCM with OpenSSL's context set up
+ * for a 12-byte IV (all rearm accepts). Only GCM: the block modes' provider buffer keeps the last
+ * plaintext block after an operation, and GCM's holds only the tag. */
+static bool reusable(const struct chsm_cipher *c)
 {
-    /* Only a finished operation: one abandoned half way is freed, whatever it buffered. The long-IV
-     * GCM path (gcm_long.c) keeps no OpenSSL context worth keeping. */
-    return c != NULL && c->finished && c->lg == NULL && c->ctx != NULL;
+    return c != NULL && c->finished && c->mode == M_GCM && c->iv_len == 12 && c->lg == NULL && c->ctx != NULL;
+}
+
+bool chsm_cipher_park_ready(struct chsm_cipher *c)
+{
+    if (!reusable(c))
+        return false;
+    /* A multi-part decryption's buffered ciphertext||tag is public, but its capacity is not
+     * kept for as long as the key lives. */
+    chsm_buf_free(&c->gcm_in);
+    chsm_buf_init(&c->gcm_in, 0);
+    return true;
 }
 
 bool chsm_cipher_encrypts(const struct chsm_cipher *c)
@@ -190,54 +202,27 @@ static bool rearm_gcm_params(const void *param, size_t len, CK_GCM_PARAMS *p)
 bool chsm_cipher_rearm(struct chsm_cipher *c, CK_MECHANISM_TYPE mech, const void *param, size_t param_len,
                        bool encrypt)
 {
-    enum mode m;
-    enum chsm_cipher_id base;
     CK_GCM_PARAMS gp;
-    const void *iv = NULL;
     int n = 0;
-    if (!chsm_cipher_parkable(c) || c->enc != encrypt || !mode_of(mech, &m, &base) || m != c->mode)
+    if (!reusable(c) || c->enc != encrypt || mech != CKM_AES_GCM || !rearm_gcm_params(param, param_len, &gp))
         return false;
-    switch (m) {
-    case M_GCM:
-        /* Both 12 bytes: OpenSSL takes as many IV bytes as the context was set up for. */
-        if (c->iv_len != 12 || !rearm_gcm_params(param, param_len, &gp))
-            return false;
-        iv = gp.pIv;
-        break;
-    case M_CBC:
-    case M_CBC_PAD:
-        if (param == NULL || param_len != 16)
-            return false;
-        iv = param;
-        break;
-    case M_ECB:
-        if (param_len != 0)
-            return false;
-        break;
-    default: /* CTR: the counter's room is recomputed by the fresh path */
-        return false;
-    }
     /*
-     * Same cipher, same key (the object's value cannot change): only the IV is new. OpenSSL's
-     * providers reset their per-message state on every init (buffered bytes, GCM's hash and
-     * counters); the cipher object is not fetched or referenced again, which is the point:
-     * two threads doing that per operation fight over its reference count.
+     * Same cipher, same key (the object's value cannot change), a context set up for 12-byte
+     * IVs (OpenSSL takes as many IV bytes as the context expects): only the IV is new. The GCM
+     * provider resets its per-message state (GHASH, counters, lengths) when the new IV is
+     * applied; the cipher object is not fetched or referenced again, which is the point: two
+     * threads doing that per operation fight over its reference count.
      */
     ERR_set_mark();
-    bool ok = EVP_CipherInit_ex2(c->ctx, NULL, NULL, iv, c->enc, NULL) == 1;
-    if (ok && m == M_GCM && gp.ulAADLen > 0)
+    bool ok = EVP_CipherInit_ex2(c->ctx, NULL, NULL, gp.pIv, c->enc, NULL) == 1;
+    if (ok && gp.ulAADLen > 0)
         ok = EVP_CipherUpdate(c->ctx, NULL, &n, gp.pAAD, (int)gp.ulAADLen) == 1;
     chsm_ossl_clear();
     if (!ok)
         return false;
     c->finished = false;
-    c->held = 0;
-    c->ctr_partial = 0;
-    c->tag_len = m == M_GCM ? gp.ulTagBits / 8 : 0;
+    c->tag_len = gp.ulTagBits / 8;
     c->gcm_in.len = 0;
-    chsm_wipe(c->pending, sizeof(c->pending));
-    c->pending_len = 0;
-    c->pending_ready = false;
     return true;
 }
 

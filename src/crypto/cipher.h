@@ -46,14 +46,14 @@ CHSM_MUST_CHECK CK_RV chsm_cipher_new(CK_MECHANISM_TYPE mech, const void *param,
                                       const uint8_t *key, size_t key_len, bool encrypt, struct chsm_cipher **out);
 void chsm_cipher_free(struct chsm_cipher *c);
 /*
- * Reuse across operations on one key (the caller keeps finished contexts with the key object):
- * parkable = the operation finished (not abandoned half way); rearm = start a new operation
- * with the same key, mechanism and direction and new parameters. Rearm returns false, changing
- * nothing the caller relies on, when the context does not fit (another mechanism or direction,
- * CKM_AES_CTR, a GCM IV other than 12 bytes, parameters a fresh context would refuse): the
- * caller then frees it and calls chsm_cipher_new, which reports any parameter error.
+ * Reuse across operations on one key (the caller keeps finished contexts with the key object).
+ * park_ready: true when c is worth keeping - its operation finished (not abandoned half way) and
+ * it is CKM_AES_GCM set up for a 12-byte IV - after dropping what it buffered; false: free it.
+ * rearm: start a new operation with the same key and direction and new CK_GCM_PARAMS (12-byte
+ * IV); false, changing nothing the caller relies on, when the context or the parameters do not
+ * fit (the caller then frees it and calls chsm_cipher_new, which reports any parameter error).
  */
-bool chsm_cipher_parkable(const struct chsm_cipher *c);
+bool chsm_cipher_park_ready(struct chsm_cipher *c);
 bool chsm_cipher_encrypts(const struct chsm_cipher *c);
 bool chsm_cipher_rearm(struct chsm_cipher *c, CK_MECHANISM_TYPE mech, const void *param, size_t param_len,
                        bool encrypt);

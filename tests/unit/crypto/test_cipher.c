@@ -128,6 +128,137 @@ static void test_gcm_mech_wycheproof(void **state)
     json_free(root);
 }
 
+/* A finished context of key `key`, one direction, after an unrelated message (to be re-armed). */
+static struct chsm_cipher *warm_gcm(const uint8_t *key, size_t kl, bool enc, bool multipart)
+{
+    static const uint8_t iv[12] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2}, aad[5] = {1, 2, 3, 4, 5};
+    uint8_t msg[40] = {0}, ct[64], out[64];
+    size_t cl = sizeof(ct), ol = 0;
+    CK_GCM_PARAMS p = {(CK_BYTE_PTR)iv, 12, 96, (CK_BYTE_PTR)aad, 5, 128};
+    struct chsm_cipher *c = NULL;
+    assert_int_equal(chsm_cipher_new(CKM_AES_GCM, &p, sizeof(p), key, kl, true, &c), CKR_OK);
+    assert_int_equal(chsm_cipher_oneshot(c, msg, sizeof(msg), ct, &cl), CKR_OK);
+    if (!enc) {
+        chsm_cipher_free(c);
+        assert_int_equal(chsm_cipher_new(CKM_AES_GCM, &p, sizeof(p), key, kl, false, &c), CKR_OK);
+        if (multipart)
+            assert_int_equal(stream(c, ct, cl, out, &ol), CKR_OK); /* leaves ciphertext in gcm_in's buffer */
+        else
+            assert_int_equal(chsm_cipher_oneshot(c, ct, cl, out, &(size_t){sizeof(out)}), CKR_OK);
+    }
+    assert_true(chsm_cipher_park_ready(c));
+    return c;
+}
+
+/* Every Wycheproof AES-GCM vector with a 12-byte IV, run on re-armed contexts (the parked path of
+ * src/core/mech_cipher.c) in both directions, must give the vector's result; a failed tag check
+ * leaves a context that re-arms and decrypts the next vector right. */
+static void test_gcm_rearm_wycheproof(void **state)
+{
+    struct json *root = vec_load("aes_gcm_test.json");
+    size_t cases = 0;
+    (void)state;
+    for (size_t gi = 0; gi < vec_ngroups(root); gi++) {
+        const struct json *g = vec_group(root, gi);
+        for (size_t ti = 0; ti < vec_ntests(g); ti++) {
+            const struct json *t = vec_test(g, ti);
+            size_t kl, il, al, ml, cl, tl, ol = 0;
+            uint8_t *key = json_hex(t, "key", &kl), *iv = json_hex(t, "iv", &il), *aad = json_hex(t, "aad", &al);
+            uint8_t *msg = json_hex(t, "msg", &ml), *ct = json_hex(t, "ct", &cl), *tag = json_hex(t, "tag", &tl);
+            if (il == 12) {
+                uint8_t *both = malloc(cl + tl + 1), *out = malloc(ml + cl + tl + 32);
+                CK_GCM_PARAMS p = {iv, il, il * 8, aad, al, tl * 8};
+                memcpy(both, ct, cl);
+                memcpy(both + cl, tag, tl);
+                struct chsm_cipher *d = warm_gcm(key, kl, false, cases % 2 == 0);
+                assert_false(chsm_cipher_rearm(d, CKM_AES_GCM, &p, sizeof(p), true)); /* other direction */
+                assert_true(chsm_cipher_rearm(d, CKM_AES_GCM, &p, sizeof(p), false));
+                ol = ml + cl + tl + 32;
+                CK_RV rv = cases % 3 == 0 ? stream(d, both, cl + tl, out, &ol)
+                                          : chsm_cipher_oneshot(d, both, cl + tl, out, &ol);
+                if (vec_valid(t)) {
+                    assert_int_equal(rv, CKR_OK);
+                    assert_int_equal(ol, ml);
+                    assert_memory_equal(out, msg, ml);
+                    struct chsm_cipher *e = warm_gcm(key, kl, true, false);
+                    assert_true(chsm_cipher_rearm(e, CKM_AES_GCM, &p, sizeof(p), true));
+                    assert_int_equal(stream(e, msg, ml, out, &ol), CKR_OK);
+                    assert_int_equal(ol, cl + tl);
+                    assert_memory_equal(out, both, cl + tl);
+                    chsm_cipher_free(e);
+                } else {
+                    assert_int_equal(rv, CKR_ENCRYPTED_DATA_INVALID);
+                    /* The failed context is finished: it re-arms, and a good message decrypts. */
+                    uint8_t m2[16] = {0}, c2[32], o2[32];
+                    size_t c2l = sizeof(c2), o2l = sizeof(o2);
+                    CK_GCM_PARAMS p2 = {iv, 12, 96, NULL, 0, 128};
+                    struct chsm_cipher *e = NULL;
+                    assert_int_equal(chsm_cipher_new(CKM_AES_GCM, &p2, sizeof(p2), key, kl, true, &e), CKR_OK);
+                    assert_int_equal(chsm_cipher_oneshot(e, m2, sizeof(m2), c2, &c2l), CKR_OK);
+                    chsm_cipher_free(e);
+                    assert_true(chsm_cipher_park_ready(d));
+                    assert_true(chsm_cipher_rearm(d, CKM_AES_GCM, &p2, sizeof(p2), false));
+                    assert_int_equal(chsm_cipher_oneshot(d, c2, c2l, o2, &o2l), CKR_OK);
+                    assert_int_equal(o2l, sizeof(m2));
+                    assert_memory_equal(o2, m2, sizeof(m2));
+                }
+                chsm_cipher_free(d);
+                free(both), free(out);
+                cases++;
+            }
+            free(key), free(iv), free(aad), free(msg), free(ct), free(tag);
+        }
+    }
+    assert_true(cases > 100);
+    json_free(root);
+}
+
+/* What is not kept or not re-armed: unfinished, other modes and IV lengths, bad parameters. */
+static void test_gcm_rearm_refusals(void **state)
+{
+    (void)state;
+    static const uint8_t key[32] = {7}, iv[16] = {1}, pt[32] = {2};
+    uint8_t ct[64];
+    size_t cl;
+    CK_GCM_PARAMS p12 = {(CK_BYTE_PTR)iv, 12, 96, NULL, 0, 128}, p16 = {(CK_BYTE_PTR)iv, 16, 128, NULL, 0, 128};
+    CK_GCM_PARAMS bad_tag = {(CK_BYTE_PTR)iv, 12, 96, NULL, 0, 100}, no_iv = {NULL, 12, 96, NULL, 0, 128};
+    struct chsm_cipher *c = NULL;
+    assert_false(chsm_cipher_park_ready(NULL));
+    /* Unfinished: an update but no final. */
+    assert_int_equal(chsm_cipher_new(CKM_AES_GCM, &p12, sizeof(p12), key, 32, true, &c), CKR_OK);
+    cl = sizeof(ct);
+    assert_int_equal(chsm_cipher_update(c, pt, 16, ct, &cl), CKR_OK);
+    assert_false(chsm_cipher_park_ready(c));
+    assert_false(chsm_cipher_rearm(c, CKM_AES_GCM, &p12, sizeof(p12), true));
+    chsm_cipher_free(c);
+    /* A context set up for a 16-byte IV is not kept (OpenSSL would read 16 bytes of a 12-byte IV). */
+    assert_int_equal(chsm_cipher_new(CKM_AES_GCM, &p16, sizeof(p16), key, 32, true, &c), CKR_OK);
+    cl = sizeof(ct);
+    assert_int_equal(chsm_cipher_oneshot(c, pt, sizeof(pt), ct, &cl), CKR_OK);
+    assert_false(chsm_cipher_park_ready(c));
+    assert_false(chsm_cipher_rearm(c, CKM_AES_GCM, &p12, sizeof(p12), true));
+    chsm_cipher_free(c);
+    /* Block modes are not kept: their provider buffer holds the last plaintext block. */
+    assert_int_equal(chsm_cipher_new(CKM_AES_CBC_PAD, iv, 16, key, 32, true, &c), CKR_OK);
+    cl = sizeof(ct);
+    assert_int_equal(chsm_cipher_oneshot(c, pt, sizeof(pt), ct, &cl), CKR_OK);
+    assert_false(chsm_cipher_park_ready(c));
+    assert_false(chsm_cipher_rearm(c, CKM_AES_CBC_PAD, iv, 16, true));
+    chsm_cipher_free(c);
+    /* A finished 12-byte GCM context: refuses other mechanisms and parameters, then re-arms. */
+    c = warm_gcm(key, 32, true, false);
+    assert_false(chsm_cipher_rearm(c, CKM_AES_CBC, iv, 16, true));
+    assert_false(chsm_cipher_rearm(c, CKM_AES_GCM, &p16, sizeof(p16), true));
+    assert_false(chsm_cipher_rearm(c, CKM_AES_GCM, &bad_tag, sizeof(bad_tag), true));
+    assert_false(chsm_cipher_rearm(c, CKM_AES_GCM, &no_iv, sizeof(no_iv), true));
+    assert_false(chsm_cipher_rearm(c, CKM_AES_GCM, &p12, sizeof(p12) - 1, true));
+    assert_false(chsm_cipher_rearm(c, CKM_AES_GCM, NULL, 0, true));
+    assert_true(chsm_cipher_encrypts(c));
+    assert_true(chsm_cipher_rearm(c, CKM_AES_GCM, &p12, sizeof(p12), true));
+    assert_false(chsm_cipher_rearm(c, CKM_AES_GCM, &p12, sizeof(p12), true)); /* now in use: not finished */
+    chsm_cipher_free(c);
+}
+
 static void drive_wrap(const char *file, CK_MECHANISM_TYPE mech, size_t expect)
 {
     struct json *root = vec_load(file);
@@ -320,7 +451,8 @@ int run_cipher_tests(void)
         cmocka_unit_test(test_kw_mech),            cmocka_unit_test(test_kwp_mech),
         cmocka_unit_test(test_oaep_sha256),        cmocka_unit_test(test_oaep_sha1),
         cmocka_unit_test(test_rsa_pkcs1_dec),      cmocka_unit_test(test_cipher_errors),
-        cmocka_unit_test(test_cbc_pad_retry),
+        cmocka_unit_test(test_cbc_pad_retry),      cmocka_unit_test(test_gcm_rearm_wycheproof),
+        cmocka_unit_test(test_gcm_rearm_refusals),
     };
     return cmocka_run_group_tests_name("cipher", tests, chsm_test_crypto_group_setup, chsm_test_crypto_group_teardown);
 }
