@@ -273,6 +273,14 @@ static void fill_slot(struct audit_ku_slot *s, const struct ku_key *k, int64_t s
     s->cut = strlen(s->object_id) == sizeof(s->object_id) - 1 || strlen(s->mechanism) == sizeof(s->mechanism) - 1;
     s->count = 0;
     s->first_us = now;
+    s->last_us = now;
+}
+
+static inline int64_t real_us(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Count one use at time now; false when the shard is full (caller flushes and retries). */
@@ -287,7 +295,8 @@ static bool ku_count(struct audit_ku_shard *sh, struct ku_key *k, int64_t slot, 
             sh->count++;
         }
         s->count++;
-        s->last_us = now;
+        if (now > s->last_us)
+            s->last_us = now;
     }
     *crowded = sh->count > AUDIT_KU_SLOTS * 3 / 4;
     ku_unlock(sh);
@@ -368,19 +377,21 @@ void chsm_audit_key_use(struct chsm_audit *a, int64_t slot, uint64_t session, en
         return;
     }
     struct audit_ku_shard *sh = shard_of(a, session);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    /* A repeat use moves the interval's end by the kernel's coarse clock (its tick: a few ms,
+     * a third of the precise clock's cost); the first use of a slot reads the precise clock. */
+    int64_t now = real_us(CLOCK_REALTIME_COARSE);
     ku_lock(sh);
     struct audit_ku_slot *s = sh->last;
     if (last_matches(s, session, result, op, object_id, mechanism)) {
         s->count++;
-        s->last_us = now;
+        if (now > s->last_us)
+            s->last_us = now;
         ku_unlock(sh);
         return;
     }
     ku_unlock(sh);
-    ku_count_slow(a, sh, slot, session, user, object_id, object_label, mechanism, (uint8_t)op, result, now);
+    ku_count_slow(a, sh, slot, session, user, object_id, object_label, mechanism, (uint8_t)op, result,
+                  real_us(CLOCK_REALTIME));
 }
 
 void chsm_audit_session_closed(struct chsm_audit *a, uint64_t session)

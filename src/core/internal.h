@@ -152,6 +152,7 @@ struct chsm_op_vtable {
 
 struct chsm_op {
     const struct chsm_op_vtable *vt;
+    const struct chsm_mech_entry *entry; /* the mechanism's row */
     enum chsm_op_kind kind;
     CK_MECHANISM_TYPE mech;
     void *state;              /* handler-owned */
@@ -193,6 +194,8 @@ struct chsm_mech_entry {
 };
 /* The row for mech if offered under the loaded config, else NULL. */
 const struct chsm_mech_entry *chsm_mech_lookup(CK_MECHANISM_TYPE mech);
+/* The row's CKM_ name (chsm_mech_name of its type, looked up once for all rows). */
+const char *chsm_mech_entry_name(const struct chsm_mech_entry *e);
 /* The CKF_ flags the row has under the loaded config (SHA-1 signing may be off). */
 CK_FLAGS chsm_mech_flags(const struct chsm_mech_entry *e);
 /* Minimum RSA modulus bits under the loaded config. */

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "core/internal.h"
 
 extern const struct chsm_op_vtable chsm_digest_vt, chsm_asym_sign_vt, chsm_mac_vt, chsm_aes_crypt_vt,
@@ -95,6 +97,22 @@ CK_FLAGS chsm_mech_flags(const struct chsm_mech_entry *e)
     if (e->is_sha1 && !chsm_g.cfg.algorithms.allow_sha1_signing)
         f &= ~(CK_FLAGS)CKF_SIGN; /* verification of existing SHA-1 signatures stays */
     return f;
+}
+
+/* Row names, resolved once: every key-using operation names its mechanism in the audit record. */
+static const char *row_names[CHSM_ARRAY_LEN(table)];
+static pthread_once_t row_names_once = PTHREAD_ONCE_INIT;
+
+static void name_rows(void)
+{
+    for (size_t i = 0; i < CHSM_ARRAY_LEN(table); i++)
+        row_names[i] = chsm_mech_name(table[i].type);
+}
+
+const char *chsm_mech_entry_name(const struct chsm_mech_entry *e)
+{
+    (void)pthread_once(&row_names_once, name_rows);
+    return row_names[e - table];
 }
 
 const struct chsm_mech_entry *chsm_mech_lookup(CK_MECHANISM_TYPE mech)

@@ -90,6 +90,7 @@ static CK_RV init_locked(struct chsm_session *s, enum chsm_op_kind kind, CK_MECH
     op = calloc(1, sizeof(*op));
     CHSM_ENSURE(op != NULL, CKR_HOST_MEMORY);
     op->vt = e->ops[kind];
+    op->entry = e;
     op->kind = kind;
     op->mech = m->mechanism;
     if (with_key)
@@ -165,7 +166,8 @@ static void account(const struct chsm_session *s, const struct chsm_op *op, cons
     if (op->key == 0 || !chsm_audit_counts_key_use(chsm_g.audit))
         return;
     chsm_audit_key_use(chsm_g.audit, s->slot, s->h, chsm_audit_user_of(s->app->login[s->slot]), op->key_uid,
-                       op->key_label[0] ? op->key_label : NULL, chsm_mech_name(op->mech), what, rv);
+                       op->key_label[0] ? op->key_label : NULL,
+                       op->entry != NULL ? chsm_mech_entry_name(op->entry) : chsm_mech_name(op->mech), what, rv);
 }
 
 /* Run one step with the size-query convention (session lock held). */
