@@ -14,8 +14,10 @@
 
 #define MAX_SAMPLES 200000
 
+/* One cache line each: a worker writes iters/nsamples on every operation, and sharing a line
+ * with its neighbour's fn/ctx/deadline made two threads pull it back and forth per operation. */
 struct worker {
-    bench_iter_fn fn;
+    _Alignas(64) bench_iter_fn fn;
     void *ctx;
     uint64_t deadline_ns;
     uint64_t iters;

@@ -55,14 +55,23 @@ interleave_run() {
 # output into DIR/NAME.out in measurement order. One process can run a few per
 # cent faster or slower than an identical one for its whole life (placement,
 # caches); over G generations that bias averages out instead of deciding a
-# row. The bench_cmd_NAME functions should measure SLICES/G slices each.
+# row. Every second generation takes its turns in the reverse order, so no
+# program always measures right after the same partner (whatever one program
+# leaves behind - dirty pages, a flusher thread finishing - lands on each
+# neighbour alike). The bench_cmd_NAME functions should measure SLICES/G
+# slices each.
 interleave_generations() {
-  local dir=$1 gens=$2 g n; shift 2
+  local dir=$1 gens=$2 g n order; shift 2
   for n in "$@"; do : > "$dir/$n.out"; done
   for g in $(seq 1 "$gens"); do
     mkdir -p "$dir/g$g"
-    echo "== generation $g/$gens" >&2
-    interleave_run "$dir/g$g" "$@" || return 1
+    order=("$@")
+    if [ $((g % 2)) -eq 0 ]; then
+      order=()
+      for n in "$@"; do order=("$n" "${order[@]}"); done
+    fi
+    echo "== generation $g/$gens (turns: ${order[*]})" >&2
+    interleave_run "$dir/g$g" "${order[@]}" || return 1
     for n in "$@"; do cat "$dir/g$g/$n.out" >> "$dir/$n.out"; done
   done
 }

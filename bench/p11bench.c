@@ -50,7 +50,7 @@ static CK_GCM_PARAMS gcm_params;
 static CK_RSA_PKCS_PSS_PARAMS pss_params = {CKM_SHA256, CKG_MGF1_SHA256, 32};
 
 struct tctx {
-    CK_SESSION_HANDLE s;
+    _Alignas(64) CK_SESSION_HANDLE s; /* threads' contexts on separate cache lines */
     uint8_t out[8192];
 };
 

@@ -28,7 +28,7 @@ static size_t sig_rsa_pkcs_len, sig_rsa_pss_len, sig_p256_len, sig_p384_len, sig
 static EVP_MAC *hmac;
 
 struct tctx {
-    uint8_t out[8192];
+    _Alignas(64) uint8_t out[8192]; /* threads' buffers on separate cache lines */
 };
 #define T(x) ((struct tctx *)(x))
 
