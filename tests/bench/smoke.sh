@@ -34,6 +34,48 @@ done
 grep -q '^measurements per figure: 2;' "$WORK/table" || { echo "FAIL: slice count"; cat "$WORK/table"; exit 1; }
 echo "ok: interleaved run paired 2 slices x 2 thread counts x 2 operations"
 
+# Generations: fresh processes each time, every second one in reverse turn order, outputs concatenated.
+mkdir "$WORK/gens"
+interleave_generations "$WORK/gens" 2 raw craton 2> "$WORK/gens.log"
+grep -q 'generation 1/2 (turns: raw craton)' "$WORK/gens.log" &&
+  grep -q 'generation 2/2 (turns: craton raw)' "$WORK/gens.log" ||
+  { echo "FAIL: generation turn order"; cat "$WORK/gens.log"; exit 1; }
+for p in raw craton; do
+  n=$(grep -c '^RESULT' "$WORK/gens/$p.out")
+  [ "$n" = 16 ] || { echo "FAIL: $p printed $n RESULT lines over 2 generations, expected 16"; exit 1; }
+done
+echo "ok: two generations, the second in reverse turn order"
+
+# The audit table (bench/audit/report.py) on made-up measurements: the loss is the median of
+# paired per-slice losses against the mean of the pass's two off processes, and the verdict follows it.
+audit_lines() { # audit_lines DEFAULT_FACTOR EACH_FACTOR
+  for i in 1 2 3 4 5; do
+    base=$((100000 + i * 7000))
+    for t in 1 2; do
+      for op in ecdsa_p256_sign hmac_sha256_64; do
+        echo "RESULT off $op $t $base 1 1"
+        echo "RESULT off_again $op $t $base 1 1"
+        awk -v b="$base" -v f="$1" -v op="$op" -v t="$t" 'BEGIN { printf "RESULT default %s %s %.1f 1 1\n", op, t, b * f }'
+        echo "RESULT off_b $op $t $base 1 1"
+        echo "RESULT off_again_b $op $t $base 1 1"
+        awk -v b="$base" -v f="$2" -v op="$op" -v t="$t" 'BEGIN { printf "RESULT each_batch %s %s %.1f 1 1\n", op, t, b * f }'
+      done
+    done
+  done
+}
+audit_lines 0.97 0.90 | /usr/bin/python3 "$SRC/bench/audit/report.py" > "$WORK/audit_ok" ||
+  { echo "FAIL: 3 % / 10 % losses should meet the goals"; cat "$WORK/audit_ok"; exit 1; }
+awk '$1 == "hmac_sha256_64" && $2 == 2 && $5 == "3.0" { found = 1 } END { exit !found }' "$WORK/audit_ok" ||
+  { echo "FAIL: expected a 3.0 % loss"; cat "$WORK/audit_ok"; exit 1; }
+if audit_lines 0.94 0.90 | /usr/bin/python3 "$SRC/bench/audit/report.py" > "$WORK/audit_bad"; then
+  echo "FAIL: a 6 % default loss passed"; cat "$WORK/audit_bad"; exit 1
+fi
+grep -q 'default<=5%: MISSED' "$WORK/audit_bad" || { echo "FAIL: no MISSED row"; cat "$WORK/audit_bad"; exit 1; }
+if audit_lines 0.97 0.80 | /usr/bin/python3 "$SRC/bench/audit/report.py" > "$WORK/audit_bad2"; then
+  echo "FAIL: a 20 % each+batch ECDSA loss passed"; cat "$WORK/audit_bad2"; exit 1
+fi
+echo "ok: the audit table computes paired losses and its verdicts"
+
 # A module that cannot be loaded: the craton program fails during set-up.
 MOD=$WORK/no-such-module.so
 mkdir "$WORK/bad"
