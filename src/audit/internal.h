@@ -40,6 +40,8 @@ struct audit_rec {
     const char *detail;
     uint64_t count;            /* 0: no count/interval (not a summary) */
     int64_t first_us, last_us; /* summary interval, unix microseconds */
+    bool own_actor;            /* the entry's actor is `actor` (NULL: null), not the writing thread's */
+    const char *actor;
 };
 
 /* Where the chain stands: the last complete line written to the log. */
@@ -70,6 +72,8 @@ struct audit_ku_slot {
     enum chsm_audit_user user;
     int64_t first_us;
     char object_label[AUDIT_CAP_LABEL + 1];
+    char actor[AUDIT_CAP_ACTOR + 1]; /* of the slot's first use ("" : none): a summary written by the
+                                      * flusher or at another client's session close keeps it */
 };
 
 /* Aligned to a cache line and a whole number of lines long: two shards never share a line. */
@@ -202,6 +206,11 @@ void audit_flusher_wake(struct chsm_audit *a);
 bool audit_wants(const struct chsm_audit *a, const char *event);
 bool audit_level_allows(enum chsm_audit_level level, int cat);
 const char *audit_thread_actor(void);
+/* The actor an entry is written with: its own (summaries), else the calling thread's. */
+static inline const char *audit_rec_actor(const struct audit_rec *r)
+{
+    return r->own_actor ? r->actor : audit_thread_actor();
+}
 CHSM_MUST_CHECK CK_RV audit_append(struct chsm_audit *a, const struct audit_rec *r, bool durable);
 CHSM_MUST_CHECK CK_RV audit_append_flush(struct chsm_audit *a);
 CHSM_MUST_CHECK CK_RV audit_lock(struct chsm_audit *a);

@@ -187,7 +187,9 @@ static void rec_of_slot(const struct audit_ku_slot *s, struct audit_rec *r)
                             .result = s->result,
                             .count = s->count,
                             .first_us = s->first_us,
-                            .last_us = s->last_us};
+                            .last_us = s->last_us,
+                            .own_actor = true,
+                            .actor = s->actor[0] ? s->actor : NULL};
 }
 
 static void ku_rebuild(struct audit_ku_shard *sh, const struct audit_ku_slot *snap, size_t keep_from)
@@ -270,6 +272,7 @@ static void fill_slot(struct audit_ku_slot *s, const struct ku_key *k, int64_t s
     copy_cap(s->object_id, sizeof(s->object_id), k->object_id);
     copy_cap(s->object_label, sizeof(s->object_label), label);
     copy_cap(s->mechanism, sizeof(s->mechanism), k->mechanism);
+    copy_cap(s->actor, sizeof(s->actor), audit_thread_actor());
     s->cut = strlen(s->object_id) == sizeof(s->object_id) - 1 || strlen(s->mechanism) == sizeof(s->mechanism) - 1;
     s->count = 0;
     s->first_us = now;

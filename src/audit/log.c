@@ -105,7 +105,7 @@ CK_RV audit_write_locked(struct chsm_audit *a, const struct audit_rec *r, bool d
     char now[CHSM_RFC3339_LEN], hash[65];
     audit_now(now);
     uint64_t seq = a->head.seq + 1;
-    size_t len = audit_encode(a->line, sizeof(a->line) - 1, seq, now, r, audit_pid(), audit_thread_actor(),
+    size_t len = audit_encode(a->line, sizeof(a->line) - 1, seq, now, r, audit_pid(), audit_rec_actor(r),
                               a->head.hash);
     /* The field caps bound a line below AUDIT_LINE_MAX: overflow is a broken invariant. */
     CHSM_ENSURE(len > 0, CHSM_ERR(CKR_GENERAL_ERROR, "audit", "entry exceeds %d bytes", AUDIT_LINE_MAX));

@@ -128,7 +128,7 @@ CK_RV audit_append_batched(struct chsm_audit *a, const struct audit_rec *r)
     bool full = false, wake = false;
     long pid = audit_pid();
     size_t len = 0;
-    CK_RV rv = encode_unlocked(r, pid, audit_thread_actor(), &len);
+    CK_RV rv = encode_unlocked(r, pid, audit_rec_actor(r), &len);
     if (rv == CKR_OK) {
         pthread_mutex_lock(&a->q_mu);
         rv = enqueue_locked(a, len, pid, &full, &wake);

@@ -20,6 +20,7 @@ struct ku_row {
     char id[2 * 128 + 1];
     char mech[2 * 64 + 1];
     char event[CHSM_AUDIT_EVENT_MAX];
+    char actor[2 * 256 + 1]; /* of the row's last entry; "-" for null */
     uint64_t count;
     size_t entries;
 };
@@ -49,6 +50,7 @@ static int sums_cb(const struct chsm_audit_entry *e, const char *line, size_t le
             strcmp(r->event, e->event) == 0) {
             r->count += e->count;
             r->entries++;
+            snprintf(r->actor, sizeof(r->actor), "%s", e->actor[0] ? e->actor : "-");
             return 0;
         }
     }
@@ -60,6 +62,7 @@ static int sums_cb(const struct chsm_audit_entry *e, const char *line, size_t le
     snprintf(r->event, sizeof(r->event), "%s", e->event);
     r->count = e->count;
     r->entries = 1;
+    snprintf(r->actor, sizeof(r->actor), "%s", e->actor[0] ? e->actor : "-");
     return 0;
 }
 
@@ -327,6 +330,40 @@ static void test_ku_shard_layout(void **state)
     free(p);
 }
 
+/* ---- a summary names the actor of its uses, whoever writes it ---- */
+
+static void test_ku_summary_actor(void **state)
+{
+    (void)state;
+    char *p = t_path("ku_actor.jsonl");
+    struct chsm_audit *a = open_summary(p);
+    chsm_audit_set_actor("CN=client-a");
+    chsm_audit_key_use(a, 0, 5, CHSM_AUDIT_USER_USER, "0a0a", "k", "CKM_ECDSA", "sign", CKR_OK);
+    chsm_audit_key_use(a, 0, 5, CHSM_AUDIT_USER_USER, "0a0a", "k", "CKM_ECDSA", "sign", CKR_OK);
+    chsm_audit_set_actor("CN=client-b");
+    chsm_audit_key_use(a, 0, 6, CHSM_AUDIT_USER_USER, "0b0b", "k", "CKM_ECDSA", "sign", CKR_OK);
+    chsm_audit_set_actor(NULL);
+    chsm_audit_key_use(a, 0, 7, CHSM_AUDIT_USER_USER, "0c0c", "k", "CKM_ECDSA", "sign", CKR_OK);
+    /* Written by a thread with another actor (a flusher has none; a daemon worker serves many clients). */
+    chsm_audit_set_actor("CN=someone-else");
+    audit_ku_flush(a, false, 0);
+    chsm_audit_set_actor(NULL);
+    chsm_audit_close(a);
+    struct ku_sums *s = read_sums(p);
+    const struct ku_row *r = find_row(s, 5, "0a0a", "CKM_ECDSA", "sign");
+    assert_non_null(r);
+    assert_int_equal(r->count, 2);
+    assert_string_equal(r->actor, "CN=client-a");
+    r = find_row(s, 6, "0b0b", "CKM_ECDSA", "sign");
+    assert_non_null(r);
+    assert_string_equal(r->actor, "CN=client-b");
+    r = find_row(s, 7, "0c0c", "CKM_ECDSA", "sign");
+    assert_non_null(r);
+    assert_string_equal(r->actor, "-");
+    free(s);
+    free(p);
+}
+
 /* ---- whether key use is counted at all (core skips building the record when not) ---- */
 
 static void test_ku_counts_key_use(void **state)
@@ -366,6 +403,7 @@ static void test_ku_counts_key_use(void **state)
 
 const struct CMUnitTest t_keyuse_tests[] = {
     cmocka_unit_test(test_ku_counts_key_use),
+    cmocka_unit_test(test_ku_summary_actor),
     cmocka_unit_test(test_ku_two_threads_exact),
     cmocka_unit_test(test_ku_names_by_content),
     cmocka_unit_test(test_ku_operation_names),

@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include "core/core.h"
+#include "core/internal.h"
+#include "crypto/cipher.h"
 #include "crypto/crypto.h"
 
 #define SO_PIN "so-pin-1234"
@@ -405,6 +407,48 @@ static void test_gcm(void **state)
     assert_int_equal(chsm_core_Decrypt(A, S, ct, cl, pt, &pl), CKR_OK);
 }
 
+/* Finished GCM contexts are parked with their key (keycache.c), and an operation that began before
+ * any key's cached state was dropped parks nothing (op.c hand_back, chsm_g.key_drops). */
+static void test_gcm_parking(void **state)
+{
+    (void)state;
+    CK_OBJECT_HANDLE k = gen_secret(CKM_AES_KEY_GEN, 32, NULL, 0);
+    CK_BYTE iv[12] = {4}, data[48] = {5}, ct[80];
+    CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128};
+    CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
+    CK_ULONG cl = sizeof(ct);
+    struct chsm_object *o = chsm_hmap_get(&chsm_g.objects, k);
+    assert_non_null(o);
+    assert_null(chsm_obj_cipher_take(o, true));
+    assert_int_equal(chsm_core_EncryptInit(A, S, &m, k), CKR_OK);
+    assert_int_equal(chsm_core_Encrypt(A, S, data, sizeof(data), ct, &cl), CKR_OK);
+    struct chsm_cipher *c = chsm_obj_cipher_take(o, true);
+    assert_non_null(c); /* parked */
+    assert_null(chsm_obj_cipher_take(o, false)); /* the decrypt pool is separate */
+    chsm_obj_cipher_park(o, c);
+    /* Another object destroyed between this operation's init and its end: nothing is parked. */
+    CK_OBJECT_HANDLE other = gen_secret(CKM_AES_KEY_GEN, 16, NULL, 0);
+    assert_int_equal(chsm_core_EncryptInit(A, S, &m, k), CKR_OK); /* takes the parked context */
+    assert_int_equal(chsm_core_DestroyObject(A, S, other), CKR_OK);
+    cl = sizeof(ct);
+    assert_int_equal(chsm_core_Encrypt(A, S, data, sizeof(data), ct, &cl), CKR_OK);
+    assert_null(chsm_obj_cipher_take(o, true));
+    /* With no drop in between, the next one parks again. */
+    cl = sizeof(ct);
+    assert_int_equal(chsm_core_EncryptInit(A, S, &m, k), CKR_OK);
+    assert_int_equal(chsm_core_Encrypt(A, S, data, sizeof(data), ct, &cl), CKR_OK);
+    c = chsm_obj_cipher_take(o, true);
+    assert_non_null(c);
+    chsm_cipher_free(c);
+    /* CBC-PAD contexts are never parked (their provider buffer keeps the last plaintext block). */
+    CK_BYTE iv16[16] = {1};
+    CK_MECHANISM cbc = {CKM_AES_CBC_PAD, iv16, sizeof(iv16)};
+    cl = sizeof(ct);
+    assert_int_equal(chsm_core_EncryptInit(A, S, &cbc, k), CKR_OK);
+    assert_int_equal(chsm_core_Encrypt(A, S, data, sizeof(data), ct, &cl), CKR_OK);
+    assert_null(chsm_obj_cipher_take(o, true));
+}
+
 static void test_mac(void **state)
 {
     (void)state;
@@ -742,6 +786,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_eddsa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gcm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gcm_parking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mac, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_always_authenticate, setup, teardown),
