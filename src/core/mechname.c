@@ -1,8 +1,5 @@
 /* CKM_ names for logs, the audit log and the CLI (chsm_mech_name / chsm_mech_from_name). */
-#include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -28,40 +25,12 @@ static const struct {
     N(CKM_SHA256_KEY_DERIVATION),
 };
 
-/* names[] in mechanism order, built once: every key-using operation names its mechanism in the
- * audit record, so the lookup is a binary search rather than a scan of the table. */
-_Static_assert(CHSM_ARRAY_LEN(names) <= 256, "by_value holds uint8_t indexes");
-static uint8_t by_value[CHSM_ARRAY_LEN(names)];
-static pthread_once_t by_value_once = PTHREAD_ONCE_INIT;
-
-static int cmp_value(const void *a, const void *b)
-{
-    CK_MECHANISM_TYPE x = names[*(const uint8_t *)a].m, y = names[*(const uint8_t *)b].m;
-    return (x > y) - (x < y);
-}
-
-static void sort_names(void)
-{
-    for (size_t i = 0; i < CHSM_ARRAY_LEN(names); i++)
-        by_value[i] = (uint8_t)i;
-    qsort(by_value, CHSM_ARRAY_LEN(names), sizeof(by_value[0]), cmp_value);
-}
-
 const char *chsm_mech_name(CK_MECHANISM_TYPE mech)
 {
     static _Thread_local char buf[32];
-    (void)pthread_once(&by_value_once, sort_names);
-    size_t lo = 0, hi = CHSM_ARRAY_LEN(names);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        CK_MECHANISM_TYPE m = names[by_value[mid]].m;
-        if (m == mech)
-            return names[by_value[mid]].name;
-        if (m < mech)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    for (size_t i = 0; i < CHSM_ARRAY_LEN(names); i++)
+        if (names[i].m == mech)
+            return names[i].name;
     (void)snprintf(buf, sizeof(buf), "CKM_0x%08lx", (unsigned long)mech);
     return buf;
 }
