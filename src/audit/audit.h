@@ -72,6 +72,44 @@ CHSM_MUST_CHECK CK_RV chsm_audit_event(struct chsm_audit *a, const struct chsm_a
 void chsm_audit_key_use(struct chsm_audit *a, int64_t slot, uint64_t session, enum chsm_audit_user user,
                         const char *object_id, const char *object_label, const char *mechanism,
                         const char *operation, CK_RV result);
+
+/* The key-use operations, in the order of their names: "sign", "verify", "encrypt", "decrypt",
+ * "digest_key", "mac". */
+enum chsm_audit_key_op {
+    CHSM_AUDIT_OP_SIGN = 0,
+    CHSM_AUDIT_OP_VERIFY,
+    CHSM_AUDIT_OP_ENCRYPT,
+    CHSM_AUDIT_OP_DECRYPT,
+    CHSM_AUDIT_OP_DIGEST_KEY,
+    CHSM_AUDIT_OP_MAC,
+    CHSM_AUDIT_OP_COUNT
+};
+
+/*
+ * One key use for chsm_audit_key_used(), the core's per-operation path. A
+ * summary is identified by (session, key_tag, mech_tag, op, result), compared
+ * as integers: the caller guarantees that equal key_tags mean the same
+ * object_id and equal mech_tags the same mechanism name (the core passes the
+ * object's binary CKA_UNIQUE_ID and the CKM_ value). The strings, slot and
+ * user are read only when a summary starts or an "each" entry is written.
+ */
+struct chsm_audit_use {
+    uint64_t session;
+    CK_RV result;
+    uint64_t key_tag[2];
+    uint64_t mech_tag;
+    enum chsm_audit_key_op op;
+    int64_t slot;
+    enum chsm_audit_user user;
+    const char *object_id, *object_label, *mechanism; /* label may be NULL */
+};
+/* Account one key-using operation, as chsm_audit_key_use does, identified by its tags. */
+void chsm_audit_key_used(struct chsm_audit *a, const struct chsm_audit_use *u);
+/* The summary mode's fast path alone, reading only session, result, key_tag, mech_tag and op:
+ * when u repeats the last use counted in its session's shard it is counted and true returned;
+ * otherwise (and when summaries are off) false, and the caller fills in the rest of u for
+ * chsm_audit_key_used. */
+bool chsm_audit_key_repeat(struct chsm_audit *a, const struct chsm_audit_use *u);
 /* Whether chsm_audit_key_use records anything (false when a is NULL, disabled, or log_level
  * leaves crypto events out): callers skip building its arguments when it does not. */
 bool chsm_audit_counts_key_use(const struct chsm_audit *a);

@@ -1,5 +1,6 @@
 /*
- * The background flusher: every batch_ms it queues due key-use summaries,
+ * The background flusher: every batch_ms it stamps the interval end of the
+ * key-use summaries counted since the last tick, queues due summaries,
  * drains the queue (queue.c) and fdatasyncs what was written without a
  * sync. The queue wakes it early when it fills up, so a flood is drained
  * on another core while the callers keep queueing; the fdatasync still
@@ -65,6 +66,8 @@ static void *flusher_main(void *arg)
         pthread_mutex_unlock(&a->ku_mu);
         if (tick) {
             next_ns = chsm_time_mono_ns() + period_ns;
+            if (a->ku_mode == AUDIT_KU_SUMMARY)
+                audit_ku_stamp(a); /* the summaries' interval ends (keyuse.c) */
             if (audit_ku_due(a, period_ns))
                 audit_ku_flush(a, false, 0);
         }

@@ -60,11 +60,14 @@ struct audit_ku_slot {
     uint64_t session;
     CK_RV result;
     uint64_t count;
-    int64_t last_us;
-    uint32_t hash;
-    uint8_t op; /* index into the key-use operation names (keyuse.c) */
+    uint64_t key_tag[2], mech_tag; /* the identity of a tagged slot (chsm_audit_key_used) */
+    uint8_t op;  /* enum chsm_audit_key_op */
     bool used;
-    bool cut; /* object_id or mechanism was cut at its cap: compare with strncmp */
+    bool tagged; /* identified by the tags; else by object_id and mechanism (chsm_audit_key_use) */
+    bool cut;    /* an untagged slot's object_id or mechanism was cut at its cap: compare with strncmp */
+    uint32_t hash;
+    uint64_t stamped; /* count when last_us was last moved: the uses after it are not yet stamped */
+    int64_t last_us;
     char object_id[AUDIT_CAP_ID + 1];
     char mechanism[AUDIT_CAP_MECH + 1];
     const char *operation; /* static name of op */
@@ -248,6 +251,8 @@ void audit_ku_fini(struct chsm_audit *a);
 void audit_ku_configure(struct chsm_audit *a);
 void audit_ku_flush(struct chsm_audit *a, bool only_session, uint64_t session);
 bool audit_ku_due(struct chsm_audit *a, uint64_t period_ns);
+/* Move the interval end of every summary counted since its last stamp to now (the flusher, each tick). */
+void audit_ku_stamp(struct chsm_audit *a);
 
 /* flusher.c */
 CHSM_MUST_CHECK CK_RV audit_flusher_start(struct chsm_audit *a);

@@ -7,6 +7,12 @@
  * two sessions take different locks on different cache lines (internal.h); the flusher
  * queues the counts at least every second, and they are also queued and
  * drained at session close, at close, and when the table fills.
+ *
+ * A repeated use reads no clock: the flusher stamps, at each tick, the interval
+ * end of every summary counted since the last tick with the time of that tick,
+ * and a flush does the same before it writes. So "last" is never before the last
+ * use and at most one tick (batch_ms) after it; "first" is read from the precise
+ * clock when the summary starts.
  */
 #include <sched.h>
 #include <signal.h>
@@ -76,28 +82,45 @@ static inline __attribute__((always_inline)) bool str_eq_cap(const char *stored,
     return (cut ? strncmp(stored, s, cap - 1) : strcmp(stored, s)) == 0;
 }
 
+/* What identifies a use: u's session, result and op, and its tags (tagged) or strings. */
 struct ku_key {
-    uint64_t session;
-    const char *object_id, *mechanism;
-    CK_RV result;
-    uint8_t op;
+    const struct chsm_audit_use *u;
+    bool tagged;
     uint32_t hash; /* computed only when the shard's last slot does not match */
 };
 
-static inline __attribute__((always_inline)) bool slot_matches(const struct audit_ku_slot *s, const struct ku_key *k)
+static inline __attribute__((always_inline)) bool tags_match(const struct audit_ku_slot *s,
+                                                             const struct chsm_audit_use *u)
 {
-    return s->used && s->session == k->session && s->result == k->result && s->op == k->op &&
-           str_eq_cap(s->object_id, sizeof(s->object_id), k->object_id, s->cut) &&
-           str_eq_cap(s->mechanism, sizeof(s->mechanism), k->mechanism, s->cut);
+    return s->session == u->session && s->result == u->result && (unsigned)s->op == (unsigned)u->op &&
+           s->key_tag[0] == u->key_tag[0] && s->key_tag[1] == u->key_tag[1] && s->mech_tag == u->mech_tag;
+}
+
+static bool slot_matches(const struct audit_ku_slot *s, const struct ku_key *k)
+{
+    const struct chsm_audit_use *u = k->u;
+    if (!s->used || s->tagged != k->tagged)
+        return false;
+    if (k->tagged)
+        return tags_match(s, u);
+    return s->session == u->session && s->result == u->result && s->op == (uint8_t)u->op &&
+           str_eq_cap(s->object_id, sizeof(s->object_id), u->object_id, s->cut) &&
+           str_eq_cap(s->mechanism, sizeof(s->mechanism), u->mechanism, s->cut);
 }
 
 static uint32_t key_hash(const struct ku_key *k)
 {
-    uint32_t h = fnv(2166136261u, &k->session, sizeof(k->session));
-    h = fnv(h, &k->result, sizeof(k->result));
-    h = fnv(h, &k->op, sizeof(k->op));
-    h = fnv_cap(h, k->object_id, AUDIT_CAP_ID + 1);
-    return fnv_cap(h, k->mechanism, AUDIT_CAP_MECH + 1);
+    const struct chsm_audit_use *u = k->u;
+    uint8_t op = (uint8_t)u->op;
+    uint32_t h = fnv(2166136261u, &u->session, sizeof(u->session));
+    h = fnv(h, &u->result, sizeof(u->result));
+    h = fnv(h, &op, sizeof(op));
+    if (k->tagged) {
+        h = fnv(h, u->key_tag, sizeof(u->key_tag));
+        return fnv(h, &u->mech_tag, sizeof(u->mech_tag));
+    }
+    h = fnv_cap(h, u->object_id, AUDIT_CAP_ID + 1);
+    return fnv_cap(h, u->mechanism, AUDIT_CAP_MECH + 1);
 }
 
 void audit_ku_init(struct chsm_audit *a)
@@ -175,6 +198,40 @@ static struct audit_ku_slot *ku_find(struct audit_ku_shard *sh, struct ku_key *k
     return NULL;
 }
 
+static inline int64_t real_us(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Under the shard lock: every use counted so far happened before now, so now ends their interval.
+ * The clock is read under the lock (a use counted after the read cannot be stamped with it), and
+ * only when some use is unstamped. */
+static void ku_stamp_locked(struct audit_ku_shard *sh)
+{
+    int64_t now = 0;
+    for (size_t i = 0; i < AUDIT_KU_SLOTS && sh->count > 0; i++) {
+        struct audit_ku_slot *s = &sh->slot[i];
+        if (!s->used || s->count == s->stamped)
+            continue;
+        if (now == 0)
+            now = real_us(CLOCK_REALTIME);
+        if (now > s->last_us) /* a wall clock stepped back never moves an end backwards */
+            s->last_us = now;
+        s->stamped = s->count;
+    }
+}
+
+void audit_ku_stamp(struct chsm_audit *a)
+{
+    for (size_t i = 0; i < AUDIT_KU_SHARDS; i++) {
+        ku_lock(&a->ku[i]);
+        ku_stamp_locked(&a->ku[i]);
+        ku_unlock(&a->ku[i]);
+    }
+}
+
 static void rec_of_slot(const struct audit_ku_slot *s, struct audit_rec *r)
 {
     *r = (struct audit_rec){.event = s->operation,
@@ -216,6 +273,7 @@ static void ku_flush_shard(struct chsm_audit *a, struct audit_ku_shard *sh, bool
 {
     size_t n = 0, back = AUDIT_KU_SLOTS;
     ku_lock(sh);
+    ku_stamp_locked(sh);
     /* Flushed slots go to the front of ku_snap, kept ones to the back, then the shard is rebuilt. */
     for (size_t i = 0; i < AUDIT_KU_SLOTS; i++) {
         if (!sh->slot[i].used)
@@ -258,48 +316,48 @@ static void ku_flush_one(struct chsm_audit *a, struct audit_ku_shard *sh)
     pthread_mutex_unlock(&a->flush_mu);
 }
 
-static void fill_slot(struct audit_ku_slot *s, const struct ku_key *k, int64_t slot, enum chsm_audit_user user,
-                      const char *label, int64_t now)
+static void fill_slot(struct audit_ku_slot *s, const struct ku_key *k, int64_t now)
 {
+    const struct chsm_audit_use *u = k->u;
     s->used = true;
+    s->tagged = k->tagged;
     s->hash = k->hash;
-    s->session = k->session;
-    s->slot = slot;
-    s->user = user;
-    s->result = k->result;
-    s->op = k->op;
-    s->operation = k_ops[k->op];
-    copy_cap(s->object_id, sizeof(s->object_id), k->object_id);
-    copy_cap(s->object_label, sizeof(s->object_label), label);
-    copy_cap(s->mechanism, sizeof(s->mechanism), k->mechanism);
+    s->session = u->session;
+    s->slot = u->slot;
+    s->user = u->user;
+    s->result = u->result;
+    s->op = (uint8_t)u->op;
+    s->operation = k_ops[u->op];
+    s->key_tag[0] = k->tagged ? u->key_tag[0] : 0;
+    s->key_tag[1] = k->tagged ? u->key_tag[1] : 0;
+    s->mech_tag = k->tagged ? u->mech_tag : 0;
+    copy_cap(s->object_id, sizeof(s->object_id), u->object_id);
+    copy_cap(s->object_label, sizeof(s->object_label), u->object_label);
+    copy_cap(s->mechanism, sizeof(s->mechanism), u->mechanism);
     copy_cap(s->actor, sizeof(s->actor), audit_thread_actor());
     s->cut = strlen(s->object_id) == sizeof(s->object_id) - 1 || strlen(s->mechanism) == sizeof(s->mechanism) - 1;
     s->count = 0;
+    s->stamped = 1; /* the first use: first_us and last_us are its time */
     s->first_us = now;
     s->last_us = now;
 }
 
-static inline int64_t real_us(clockid_t clk)
-{
-    struct timespec ts;
-    clock_gettime(clk, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Count one use at time now; false when the shard is full (caller flushes and retries). */
-static bool ku_count(struct audit_ku_shard *sh, struct ku_key *k, int64_t slot, enum chsm_audit_user user,
-                     const char *label, int64_t now, bool *crowded)
+static bool ku_count(struct audit_ku_shard *sh, struct ku_key *k, int64_t now, bool *crowded)
 {
     ku_lock(sh);
     struct audit_ku_slot *s = ku_find(sh, k);
     if (s != NULL) {
         if (!s->used) {
-            fill_slot(s, k, slot, user, label, now);
+            fill_slot(s, k, now);
             sh->count++;
         }
         s->count++;
-        if (now > s->last_us)
+        if (s->count > 1 && now > s->last_us) {
+            /* The slow path has read the clock anyway: this use is stamped exactly. */
             s->last_us = now;
+            s->stamped = s->count;
+        }
     }
     *crowded = sh->count > AUDIT_KU_SLOTS * 3 / 4;
     ku_unlock(sh);
@@ -307,29 +365,25 @@ static bool ku_count(struct audit_ku_shard *sh, struct ku_key *k, int64_t slot, 
 }
 
 /* A key not in the shard's last slot: probe, fill, flush when crowded or full. */
-static __attribute__((noinline)) void ku_count_slow(struct chsm_audit *a, struct audit_ku_shard *sh, int64_t slot,
-                                                    uint64_t session, enum chsm_audit_user user,
-                                                    const char *object_id, const char *label,
-                                                    const char *mechanism, uint8_t op, CK_RV result, int64_t now)
+static __attribute__((noinline)) void ku_count_slow(struct chsm_audit *a, struct audit_ku_shard *sh,
+                                                    const struct chsm_audit_use *u, bool tagged)
 {
-    struct ku_key k = {session, object_id, mechanism, result, op, 0};
+    struct ku_key k = {u, tagged, 0};
+    int64_t now = real_us(CLOCK_REALTIME);
     bool crowded;
-    bool counted = ku_count(sh, &k, slot, user, label, now, &crowded);
+    bool counted = ku_count(sh, &k, now, &crowded);
     if (crowded || !counted)
         ku_flush_one(a, sh);
     if (!counted)
-        (void)ku_count(sh, &k, slot, user, label, now, &crowded);
+        (void)ku_count(sh, &k, now, &crowded);
 }
 
 /* "each": one entry per operation. */
-static __attribute__((noinline)) void key_use_each(struct chsm_audit *a, int64_t slot, uint64_t session,
-                                                   enum chsm_audit_user user, const char *object_id,
-                                                   const char *object_label, const char *mechanism,
-                                                   const char *operation, CK_RV result)
+static __attribute__((noinline)) void key_use_each(struct chsm_audit *a, const struct chsm_audit_use *u)
 {
-    struct audit_rec r = {.event = operation, .slot = slot, .session = session, .user = user,
-                          .object_id = object_id, .object_label = object_label, .mechanism = mechanism,
-                          .result = result};
+    struct audit_rec r = {.event = k_ops[u->op], .slot = u->slot, .session = u->session, .user = u->user,
+                          .object_id = u->object_id, .object_label = u->object_label,
+                          .mechanism = u->mechanism, .result = u->result};
     /* A failure is already logged (and, when batched, remembered for the next event call);
      * this API cannot fail the operation. */
     CK_RV rv = a->sync == CHSM_AUDIT_SYNC_BATCH ? audit_append_batched(a, &r) : audit_append(a, &r, false);
@@ -349,23 +403,39 @@ bool chsm_audit_counts_key_use(const struct chsm_audit *a)
     return a != NULL && a->ku_mode != AUDIT_KU_OFF;
 }
 
-/* The shard's last slot counts this use: same session, result, operation, object and mechanism. */
-static inline __attribute__((always_inline)) bool last_matches(const struct audit_ku_slot *s, uint64_t session,
-                                                               CK_RV result, int op, const char *object_id,
-                                                               const char *mechanism)
+/*
+ * Hot path (summary mode, issue 5): one byte says whether to account, and the shard's last
+ * slot is compared as integers, with no clock read (the flusher stamps the interval's end).
+ * The lock keeps counts exact while a flush moves slots out. A hit leaves the shard's slot
+ * count as it was, so it cannot make the shard crowded; everything else goes to ku_count_slow
+ * through chsm_audit_key_used.
+ */
+bool chsm_audit_key_repeat(struct chsm_audit *a, const struct chsm_audit_use *u)
 {
-    return s != NULL && s->session == session && s->result == result && s->op == op && s->used &&
-           str_eq_cap(s->object_id, sizeof(s->object_id), object_id, s->cut) &&
-           str_eq_cap(s->mechanism, sizeof(s->mechanism), mechanism, s->cut);
+    if (a == NULL || a->ku_mode != AUDIT_KU_SUMMARY)
+        return false;
+    struct audit_ku_shard *sh = shard_of(a, u->session);
+    ku_lock(sh);
+    struct audit_ku_slot *s = sh->last;
+    bool hit = s != NULL && s->tagged && tags_match(s, u);
+    if (hit)
+        s->count++;
+    ku_unlock(sh);
+    return hit;
 }
 
-/*
- * Hot path (summary mode, issue 5): one byte says whether and how to account, the operation
- * name is matched by its first byte, the shard's last slot is compared before any hashing,
- * and the clock is read once, outside the shard lock (the lock keeps counts exact while a
- * flush moves slots out). A hit leaves the shard's slot count as it was, so it cannot make
- * the shard crowded; everything else goes to ku_count_slow.
- */
+void chsm_audit_key_used(struct chsm_audit *a, const struct chsm_audit_use *u)
+{
+    if (a == NULL || a->ku_mode == AUDIT_KU_OFF || (unsigned)u->op >= CHSM_AUDIT_OP_COUNT)
+        return;
+    if (a->ku_mode == AUDIT_KU_EACH)
+        key_use_each(a, u);
+    else if (!chsm_audit_key_repeat(a, u))
+        ku_count_slow(a, shard_of(a, u->session), u, true);
+}
+
+/* The general entry: the identity is the strings' content (an object_id or mechanism longer than
+ * its cap is compared up to the cap, as it is written). */
 void chsm_audit_key_use(struct chsm_audit *a, int64_t slot, uint64_t session, enum chsm_audit_user user,
                         const char *object_id, const char *object_label, const char *mechanism,
                         const char *operation, CK_RV result)
@@ -375,26 +445,14 @@ void chsm_audit_key_use(struct chsm_audit *a, int64_t slot, uint64_t session, en
     int op = op_index(operation);
     if (op < 0)
         return;
+    struct chsm_audit_use u = {.session = session, .result = result, .op = (enum chsm_audit_key_op)op,
+                               .slot = slot, .user = user, .object_id = object_id,
+                               .object_label = object_label, .mechanism = mechanism};
     if (a->ku_mode == AUDIT_KU_EACH) {
-        key_use_each(a, slot, session, user, object_id, object_label, mechanism, operation, result);
+        key_use_each(a, &u);
         return;
     }
-    struct audit_ku_shard *sh = shard_of(a, session);
-    /* A repeat use moves the interval's end by the kernel's coarse clock (its tick: a few ms,
-     * a third of the precise clock's cost); the first use of a slot reads the precise clock. */
-    int64_t now = real_us(CLOCK_REALTIME_COARSE);
-    ku_lock(sh);
-    struct audit_ku_slot *s = sh->last;
-    if (last_matches(s, session, result, op, object_id, mechanism)) {
-        s->count++;
-        if (now > s->last_us)
-            s->last_us = now;
-        ku_unlock(sh);
-        return;
-    }
-    ku_unlock(sh);
-    ku_count_slow(a, sh, slot, session, user, object_id, object_label, mechanism, (uint8_t)op, result,
-                  real_us(CLOCK_REALTIME));
+    ku_count_slow(a, shard_of(a, session), &u, false);
 }
 
 void chsm_audit_session_closed(struct chsm_audit *a, uint64_t session)

@@ -92,8 +92,12 @@ static CK_RV digest_key_locked(struct chsm_session *s, struct chsm_op *op, CK_OB
     if (chsm_audit_counts_key_use(chsm_g.audit)) {
         char label[65];
         chsm_obj_label(o, label, sizeof(label));
-        chsm_audit_key_use(chsm_g.audit, s->slot, s->h, chsm_audit_user_of(s->app->login[s->slot]), o->uid_hex,
-                           label[0] ? label : NULL, chsm_mech_name(op->mech), "digest_key", CKR_OK);
+        struct chsm_audit_use u = {.session = s->h, .result = CKR_OK, .mech_tag = op->mech,
+                                   .op = CHSM_AUDIT_OP_DIGEST_KEY, .slot = s->slot,
+                                   .user = chsm_audit_user_of(s->app->login[s->slot]), .object_id = o->uid_hex,
+                                   .object_label = label[0] ? label : NULL, .mechanism = chsm_mech_name(op->mech)};
+        chsm_obj_audit_tag(o, u.key_tag);
+        chsm_audit_key_used(chsm_g.audit, &u);
     }
 out:
     return rv;

@@ -162,11 +162,18 @@ struct chsm_op {
     CK_OBJECT_HANDLE key;
     unsigned long key_drops; /* chsm_g.key_drops when the key was taken (init) */
     char key_uid[2 * CHSM_OBJECT_ID_LEN + 1];
+    uint64_t key_tag[2]; /* the key's binary unique id: its identity in the audit summaries */
     char key_label[65]; /* for the audit log (truncated) */
 };
 /* Copy an object's CKA_LABEL as a C string for the audit log (truncated to n-1 bytes). */
 void chsm_obj_label(const struct chsm_object *o, char *out, size_t n);
+/* The object's identity in the audit log's key-use summaries: its binary unique id. */
+void chsm_obj_audit_tag(const struct chsm_object *o, uint64_t tag[2]);
 void chsm_op_free(struct chsm_op *op);
+struct chsm_session;
+/* Key-use accounting of one finished operation with a key (a no-op when the audit log does not
+ * count key use, for a digest, or without a key). */
+void chsm_op_account(const struct chsm_session *s, const struct chsm_op *op, CK_RV rv);
 CHSM_MUST_CHECK CK_RV chsm_op_init(struct chsm_app *app, CK_SESSION_HANDLE h, enum chsm_op_kind kind,
                                    CK_MECHANISM_PTR m, CK_OBJECT_HANDLE hKey, bool with_key);
 /* Data in, data out (out_len NULL: a step without output, e.g. DigestUpdate). */

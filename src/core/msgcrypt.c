@@ -115,17 +115,6 @@ void chsm_msg_leave(struct chsm_msg_call *c)
     chsm_session_put(c->s);
 }
 
-/* Key-use accounting of one finished message, as op.c does for C_Encrypt/C_Decrypt. */
-void chsm_msg_account(const struct chsm_msg_call *c, CK_RV rv)
-{
-    const struct chsm_op *op = c->op;
-    if (chsm_g.audit == NULL)
-        return;
-    chsm_audit_key_use(chsm_g.audit, c->s->slot, c->s->h, chsm_audit_user_of(c->s->app->login[c->s->slot]),
-                       op->key_uid, op->key_label[0] ? op->key_label : NULL, chsm_mech_name(op->mech),
-                       op->kind == CHSM_OP_MSG_ENCRYPT ? "encrypt" : "decrypt", rv);
-}
-
 /* The PKCS#11 5.2 output convention: true when the call only reports `need` (or is too small). */
 bool chsm_msg_size_only(CK_BYTE *out, CK_ULONG *out_len, size_t need, CK_RV *rv)
 {
@@ -195,11 +184,11 @@ static CK_RV message_one(struct chsm_app *app, CK_SESSION_HANDLE h, bool encrypt
     else if (n > CHSM_MSG_MAX_BYTES)
         rv = encrypt ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
     else if ((rv = chsm_msg_param_parse(param, param_len, encrypt, &m)) != CKR_OK)
-        chsm_msg_account(&c, rv);
+        chsm_op_account(c.s, c.op, rv);
     else if (!chsm_msg_size_only(out, out_len, n, &rv)) {
         rv = encrypt ? encrypt_one(c.st, &m, aad, aad_n, in, n, out, out_len)
                      : decrypt_one(c.st, &m, aad, aad_n, in, n, out, out_len);
-        chsm_msg_account(&c, rv);
+        chsm_op_account(c.s, c.op, rv);
     }
     chsm_msg_leave(&c);
 out:

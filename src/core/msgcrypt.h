@@ -91,8 +91,6 @@ struct chsm_msg_call {
 CHSM_MUST_CHECK CK_RV chsm_msg_enter(struct chsm_app *app, CK_SESSION_HANDLE h, enum chsm_op_kind kind,
                                      struct chsm_msg_call *c);
 void chsm_msg_leave(struct chsm_msg_call *c);
-/* Audit one finished message like C_Encrypt/C_Decrypt (key-use accounting). */
-void chsm_msg_account(const struct chsm_msg_call *c, CK_RV rv);
 /* PKCS#11 5.2 output convention: true (rv set, *out_len = need) when the call only reports the size. */
 bool chsm_msg_size_only(CK_BYTE *out, CK_ULONG *out_len, size_t need, CK_RV *rv);
 /* A GCM context for one message with the final IV iv. */

@@ -44,7 +44,7 @@ static CK_RV part_begin(struct chsm_app *app, CK_SESSION_HANDLE h, bool encrypt,
         return rv;
     rv = begin_locked(c.st, encrypt, param, param_len, aad, aad_n);
     if (rv != CKR_OK && rv != CKR_OPERATION_ACTIVE && rv != CKR_ARGUMENTS_BAD)
-        chsm_msg_account(&c, rv);
+        chsm_op_account(c.s, c.op, rv);
     chsm_msg_leave(&c);
     return rv;
 }
@@ -141,7 +141,7 @@ static CK_RV part_next(struct chsm_app *app, CK_SESSION_HANDLE h, const struct p
     if (c.st->part == NULL) {
         rv = CHSM_ERR(CKR_OPERATION_NOT_INITIALIZED, "core", "no message begun (C_*MessageBegin)");
     } else if (next_locked(c.st, a, &rv)) {
-        chsm_msg_account(&c, rv);
+        chsm_op_account(c.s, c.op, rv);
         chsm_msg_end_part(c.st);
     }
     chsm_msg_leave(&c);

@@ -27,6 +27,12 @@ bool chsm_obj_visible(const struct chsm_session *s, const struct chsm_object *o)
     return true;
 }
 
+void chsm_obj_audit_tag(const struct chsm_object *o, uint64_t tag[2])
+{
+    _Static_assert(CHSM_OBJECT_ID_LEN == 2 * sizeof(uint64_t), "the tag holds the whole unique id");
+    memcpy(tag, o->uid, CHSM_OBJECT_ID_LEN);
+}
+
 void chsm_obj_label(const struct chsm_object *o, char *out, size_t n)
 {
     const struct chsm_attr *l = chsm_attrlist_get(&o->attrs, CKA_LABEL);

@@ -66,6 +66,7 @@ static CK_RV init_with_key(struct chsm_session *s, struct chsm_op *op, const str
     op->key = o->h;
     op->key_drops = atomic_load(&chsm_g.key_drops);
     memcpy(op->key_uid, o->uid_hex, sizeof(op->key_uid));
+    chsm_obj_audit_tag(o, op->key_tag);
     chsm_obj_label(o, op->key_label, sizeof(op->key_label));
     op->needs_context_login = cls == CKO_PRIVATE_KEY &&
                               chsm_attrlist_get_bool(&o->attrs, CKA_ALWAYS_AUTHENTICATE, false);
@@ -159,15 +160,36 @@ static void end_op(struct chsm_session *s, enum chsm_op_kind kind)
     s->ops[kind] = NULL;
 }
 
-static void account(const struct chsm_session *s, const struct chsm_op *op, const char *what, CK_RV rv)
+/* The audit operation of an op kind (-1: none, a digest). */
+static int audit_op_of(enum chsm_op_kind k)
 {
-    /* With key-use accounting off (audit disabled, or log_level without crypto) nothing is
-     * looked up: the mechanism name and user cost more than the check. */
-    if (op->key == 0 || !chsm_audit_counts_key_use(chsm_g.audit))
+    static const signed char n[CHSM_OP_COUNT] = {
+        -1, CHSM_AUDIT_OP_ENCRYPT, CHSM_AUDIT_OP_DECRYPT, CHSM_AUDIT_OP_SIGN, CHSM_AUDIT_OP_VERIFY,
+        CHSM_AUDIT_OP_SIGN, CHSM_AUDIT_OP_VERIFY, CHSM_AUDIT_OP_ENCRYPT, CHSM_AUDIT_OP_DECRYPT};
+    return n[k];
+}
+
+void chsm_op_account(const struct chsm_session *s, const struct chsm_op *op, CK_RV rv)
+{
+    int what = audit_op_of(op->kind);
+    if (op->key == 0 || what < 0)
         return;
-    chsm_audit_key_use(chsm_g.audit, s->slot, s->h, chsm_audit_user_of(s->app->login[s->slot]), op->key_uid,
-                       op->key_label[0] ? op->key_label : NULL,
-                       op->entry != NULL ? chsm_mech_entry_name(op->entry) : chsm_mech_name(op->mech), what, rv);
+    struct chsm_audit_use u = {.session = s->h,
+                               .result = rv,
+                               .key_tag = {op->key_tag[0], op->key_tag[1]},
+                               .mech_tag = op->mech,
+                               .op = (enum chsm_audit_key_op)what};
+    /* A repeat of the session's last use is counted from the identity alone. Otherwise, with
+     * key-use accounting off (audit disabled, or log_level without crypto) nothing more is
+     * looked up: the mechanism name and user cost more than the check. */
+    if (chsm_audit_key_repeat(chsm_g.audit, &u) || !chsm_audit_counts_key_use(chsm_g.audit))
+        return;
+    u.slot = s->slot;
+    u.user = chsm_audit_user_of(s->app->login[s->slot]);
+    u.object_id = op->key_uid;
+    u.object_label = op->key_label[0] ? op->key_label : NULL;
+    u.mechanism = op->entry != NULL ? chsm_mech_entry_name(op->entry) : chsm_mech_name(op->mech);
+    chsm_audit_key_used(chsm_g.audit, &u);
 }
 
 /* Run one step with the size-query convention (session lock held). */
@@ -211,7 +233,7 @@ static CK_RV run_step(struct chsm_session *s, struct chsm_op *op, enum chsm_op_s
         op->multipart = true;
         *keep = rv == CKR_OK;
     } else {
-        account(s, op, op_name(op->kind), rv);
+        chsm_op_account(s, op, rv);
     }
     return rv;
 }
@@ -262,7 +284,7 @@ CK_RV chsm_op_verify(struct chsm_app *app, CK_SESSION_HANDLE h, enum chsm_op_kin
             rv = op->vt->oneshot(op, data, data_len, (uint8_t *)(uintptr_t)sig, &sl);
         else
             rv = op->vt->final(op, (uint8_t *)(uintptr_t)sig, &sl);
-        account(s, op, "verify", rv);
+        chsm_op_account(s, op, rv);
         end_op(s, kind);
     }
     (void)pthread_mutex_unlock(&s->lock);

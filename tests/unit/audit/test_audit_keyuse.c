@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit/internal.h"
 
@@ -97,7 +98,17 @@ static struct chsm_audit *open_summary(const char *p)
     return a;
 }
 
-/* ---- two threads, two sessions, a flush running against them ---- */
+/* A use as the core reports it: key tag (key, 0), mechanism tag mech. */
+static void use_tagged(struct chsm_audit *a, uint64_t session, uint64_t key, uint64_t mech, const char *id,
+                       const char *mech_name, enum chsm_audit_key_op op, CK_RV rv)
+{
+    struct chsm_audit_use u = {.session = session, .result = rv, .key_tag = {key, 0}, .mech_tag = mech, .op = op,
+                               .slot = 0, .user = CHSM_AUDIT_USER_USER, .object_id = id, .object_label = "k",
+                               .mechanism = mech_name};
+    chsm_audit_key_used(a, &u);
+}
+
+/* ---- two threads, two sessions (one tagged, one by content), a flush running against them ---- */
 
 #define HAMMER_CALLS 20000
 
@@ -114,8 +125,12 @@ static void *hammer_main(void *arg)
         for (int i = 0; i < HAMMER_CALLS / 2; i++) {
             /* Mostly one key (the last-slot hit), every 16th a second key (a miss and a probe). */
             const char *id = i % 16 == 0 ? "00aa" : "00bb";
-            chsm_audit_key_use(h->a, 0, h->session, CHSM_AUDIT_USER_USER, id, "k", "CKM_SHA256_HMAC", "mac",
-                               CKR_OK);
+            if (h->session == 1) /* the core's path: identity by tags, no clock */
+                use_tagged(h->a, h->session, i % 16 == 0 ? 0xaa : 0xbb, 0x251, id, "CKM_SHA256_HMAC",
+                           CHSM_AUDIT_OP_MAC, CKR_OK);
+            else /* identity by content */
+                chsm_audit_key_use(h->a, 0, h->session, CHSM_AUDIT_USER_USER, id, "k", "CKM_SHA256_HMAC", "mac",
+                                   CKR_OK);
         }
         if (half == 0) {
             (void)pthread_barrier_wait(h->mid);
@@ -179,6 +194,123 @@ static void test_ku_two_threads_exact(void **state)
         assert_true(ra->entries >= 2 && rb->entries >= 2);
     }
     free(s);
+    free(p);
+}
+
+/* ---- the core's path: the tags are the identity ---- */
+
+static void test_ku_tagged_identity(void **state)
+{
+    (void)state;
+    char *p = t_path("ku_tagged.jsonl");
+    struct chsm_audit *a = open_summary(p);
+    for (int i = 0; i < 3; i++)
+        use_tagged(a, 4, 1, 0x1041, "00aa", "CKM_ECDSA", CHSM_AUDIT_OP_SIGN, CKR_OK);
+    /* The same strings under another key tag, another mechanism tag, and by content: three more
+     * summaries (a tag names one object; two objects may print alike once cut). */
+    for (int i = 0; i < 2; i++)
+        use_tagged(a, 4, 2, 0x1041, "00aa", "CKM_ECDSA", CHSM_AUDIT_OP_SIGN, CKR_OK);
+    use_tagged(a, 4, 1, 0x1042, "00aa", "CKM_ECDSA", CHSM_AUDIT_OP_SIGN, CKR_OK);
+    chsm_audit_key_use(a, 0, 4, CHSM_AUDIT_USER_USER, "00aa", "k", "CKM_ECDSA", "sign", CKR_OK);
+    /* Another result and another operation on the first key: their own summaries. */
+    use_tagged(a, 4, 1, 0x1041, "00aa", "CKM_ECDSA", CHSM_AUDIT_OP_SIGN, CKR_FUNCTION_FAILED);
+    use_tagged(a, 4, 1, 0x1041, "00aa", "CKM_ECDSA", CHSM_AUDIT_OP_VERIFY, CKR_OK);
+    /* Back to the first key after the misses: counted into its summary again. */
+    use_tagged(a, 4, 1, 0x1041, "00aa", "CKM_ECDSA", CHSM_AUDIT_OP_SIGN, CKR_OK);
+    /* An operation outside the enumeration is not a key use. */
+    use_tagged(a, 4, 1, 0x1041, "00aa", "CKM_ECDSA", CHSM_AUDIT_OP_COUNT, CKR_OK);
+    chsm_audit_close(a);
+
+    struct ku_sums *s = read_sums(p);
+    assert_int_equal(s->total, 3 + 2 + 1 + 1 + 1 + 1 + 1);
+    const struct ku_row *r = find_row(s, 4, "00aa", "CKM_ECDSA", "sign");
+    assert_non_null(r);
+    /* The rows merge by strings: 4 + 2 + 1 + 1 sign uses with CKR_OK or not, in 5 summaries. */
+    assert_int_equal(r->count, 3 + 2 + 1 + 1 + 1 + 1);
+    assert_int_equal(r->entries, 5);
+    r = find_row(s, 4, "00aa", "CKM_ECDSA", "verify");
+    assert_non_null(r);
+    assert_int_equal(r->count, 1);
+    free(s);
+    free(p);
+}
+
+/* ---- the interval: first exact, last stamped by the flusher's tick ---- */
+
+struct ku_times {
+    int64_t first, last; /* earliest first, latest last over the summaries (unix us) */
+    uint64_t count;
+    size_t entries;
+};
+
+static int64_t parse_us(const char *t)
+{
+    struct tm tm = {0};
+    unsigned usec = 0;
+    assert_int_equal(sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d.%6uZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                            &tm.tm_min, &tm.tm_sec, &usec),
+                     7);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000000 + usec;
+}
+
+static int times_cb(const struct chsm_audit_entry *e, const char *line, size_t len, uint64_t lineno,
+                    bool terminated, void *ctx)
+{
+    struct ku_times *t = ctx;
+    (void)line, (void)len, (void)lineno, (void)terminated;
+    if (e == NULL || e->count == 0)
+        return 0;
+    int64_t f = parse_us(e->first), l = parse_us(e->last);
+    assert_true(f <= l);
+    if (t->entries == 0 || f < t->first)
+        t->first = f;
+    if (t->entries == 0 || l > t->last)
+        t->last = l;
+    t->count += e->count;
+    t->entries++;
+    return 0;
+}
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static void test_ku_interval_stamped(void **state)
+{
+    (void)state;
+    char *p = t_path("ku_interval.jsonl");
+    struct chsm_audit *a = open_summary(p); /* batch_ms = 100 */
+    int64_t before1 = wall_us();
+    use_tagged(a, 3, 7, 0x1041, "0707", "CKM_ECDSA", CHSM_AUDIT_OP_SIGN, CKR_OK);
+    int64_t after1 = wall_us();
+    sleep_ms(150);
+    int64_t before2 = wall_us();
+    use_tagged(a, 3, 7, 0x1041, "0707", "CKM_ECDSA", CHSM_AUDIT_OP_SIGN, CKR_OK); /* the fast path: no clock */
+    int64_t after2 = wall_us();
+    /* Long past a tick, still before the one-second flush: close must not stamp the second use
+     * with its own time, the tick after it has. */
+    sleep_ms(600);
+    chsm_audit_close(a);
+
+    struct ku_times t = {0};
+    assert_int_equal(chsm_audit_read_entries(p, times_cb, &t), CKR_OK);
+    assert_int_equal(t.count, 2);
+    assert_true(t.first >= before1 && t.first <= after1);
+    /* Never before the last use; within a tick (100 ms) of it, with room for a loaded machine. */
+    assert_true(t.last >= before2);
+    assert_true(t.last <= after2 + 400000);
     free(p);
 }
 
@@ -406,6 +538,8 @@ const struct CMUnitTest t_keyuse_tests[] = {
     cmocka_unit_test(test_ku_summary_actor),
     cmocka_unit_test(test_ku_two_threads_exact),
     cmocka_unit_test(test_ku_names_by_content),
+    cmocka_unit_test(test_ku_tagged_identity),
+    cmocka_unit_test(test_ku_interval_stamped),
     cmocka_unit_test(test_ku_operation_names),
     cmocka_unit_test(test_ku_table_full),
     cmocka_unit_test(test_ku_shard_layout),
