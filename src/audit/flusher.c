@@ -66,9 +66,8 @@ static void *flusher_main(void *arg)
         pthread_mutex_unlock(&a->ku_mu);
         if (tick) {
             next_ns = chsm_time_mono_ns() + period_ns;
-            if (a->ku_mode == AUDIT_KU_SUMMARY)
-                audit_ku_stamp(a); /* the summaries' interval ends (keyuse.c) */
-            if (audit_ku_due(a, period_ns))
+            /* Stamp the summaries' interval ends (keyuse.c); flush them once a second. */
+            if (a->ku_mode == AUDIT_KU_SUMMARY && audit_ku_stamp(a) && audit_ku_due(a, period_ns))
                 audit_ku_flush(a, false, 0);
         }
         /* A failure is logged and remembered for the next event call (queue.c). */

@@ -250,9 +250,11 @@ void audit_ku_fini(struct chsm_audit *a);
  * the configuration is in (a logger that never starts its flusher never accounts key use). */
 void audit_ku_configure(struct chsm_audit *a);
 void audit_ku_flush(struct chsm_audit *a, bool only_session, uint64_t session);
+/* Whether the last flush of every shard is a second old, less one period. */
 bool audit_ku_due(struct chsm_audit *a, uint64_t period_ns);
-/* Move the interval end of every summary counted since its last stamp to now (the flusher, each tick). */
-void audit_ku_stamp(struct chsm_audit *a);
+/* Move the interval end of every summary counted since its last stamp to now (the flusher, each
+ * tick); true when some summary is pending. */
+bool audit_ku_stamp(struct chsm_audit *a);
 
 /* flusher.c */
 CHSM_MUST_CHECK CK_RV audit_flusher_start(struct chsm_audit *a);

@@ -223,13 +223,16 @@ static void ku_stamp_locked(struct audit_ku_shard *sh)
     }
 }
 
-void audit_ku_stamp(struct chsm_audit *a)
+bool audit_ku_stamp(struct chsm_audit *a)
 {
+    bool any = false;
     for (size_t i = 0; i < AUDIT_KU_SHARDS; i++) {
         ku_lock(&a->ku[i]);
         ku_stamp_locked(&a->ku[i]);
+        any = any || a->ku[i].count > 0;
         ku_unlock(&a->ku[i]);
     }
+    return any;
 }
 
 static void rec_of_slot(const struct audit_ku_slot *s, struct audit_rec *r)
@@ -467,19 +470,11 @@ void chsm_audit_session_closed(struct chsm_audit *a, uint64_t session)
     CHSM_UNUSED(rv);
 }
 
-
 /* Flush one period early so no count waits longer than a second. */
 bool audit_ku_due(struct chsm_audit *a, uint64_t period_ns)
 {
     pthread_mutex_lock(&a->flush_mu);
     bool due = chsm_time_mono_ns() - a->ku_last_flush_ns + period_ns >= KU_FLUSH_NS;
     pthread_mutex_unlock(&a->flush_mu);
-    for (size_t i = 0; due && i < AUDIT_KU_SHARDS; i++) {
-        ku_lock(&a->ku[i]);
-        bool any = a->ku[i].count > 0;
-        ku_unlock(&a->ku[i]);
-        if (any)
-            return true;
-    }
-    return false;
+    return due;
 }
